@@ -1,0 +1,235 @@
+//! Entry points for the fuzz targets in `fuzz/`, kept here so they are
+//! type-checked with the crate and usable from tests.
+//!
+//! Each function must never panic on any input, except the round trip,
+//! which asserts that decode → encode → decode is the identity on what
+//! was decoded.
+
+use core::net::IpAddr;
+
+use super::bgp::afi_safi::DECODED_FAMILIES;
+use super::bgp::attr::code;
+use super::bgp::session::SessionContext;
+use super::bgp::update::{MpNlri, Update};
+use super::bmp::BmpMessage;
+use super::encode::UpdateBuilder;
+use super::frame::{DEFAULT_MAX_MESSAGE_LEN, Frame, Frames};
+
+/// Session parameters taken from the first three input octets: bit 0 of
+/// the first is 4-octet AS, the next two are the ADD-PATH family bits.
+fn split_context(data: &[u8]) -> (SessionContext, &[u8]) {
+    let Some((&[flags, a, b], rest)) = data.split_first_chunk::<3>() else {
+        return (SessionContext::default(), data);
+    };
+    let mut ctx = SessionContext::default();
+    ctx.four_octet_as = flags & 1 != 0;
+    let bits = u16::from_be_bytes([a, b]);
+    for (i, family) in DECODED_FAMILIES.into_iter().enumerate() {
+        ctx.set_add_path(family, bits & (1 << i) != 0);
+    }
+    (ctx, rest)
+}
+
+/// Frames a byte stream, as a connection would.
+pub fn frame(data: &[u8]) {
+    let mut buf = data;
+    while let Ok(Some(f)) = Frame::parse(buf, DEFAULT_MAX_MESSAGE_LEN) {
+        buf = buf.get(f.wire_len()..).unwrap_or_default();
+    }
+}
+
+/// What [`decode_stream`] went through.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct Totals {
+    /// BMP messages framed.
+    pub messages: u64,
+    /// Routes (announced and withdrawn).
+    pub routes: u64,
+    /// A checksum over every decoded field, so no work can be optimised
+    /// away.
+    pub checksum: u64,
+}
+
+/// Decodes a BMP stream completely, every message, route and attribute,
+/// with the decoding context of the last Peer Up (as a collector would).
+/// The benchmark and the allocation test measure exactly this.
+pub fn decode_stream(data: &[u8]) -> Totals {
+    let mut t = Totals::default();
+    let mut ctx = SessionContext::FOUR_OCTET;
+    for f in Frames::new(data, DEFAULT_MAX_MESSAGE_LEN).map_while(Result::ok) {
+        t.messages = t.messages.wrapping_add(1);
+        match BmpMessage::parse(f) {
+            Ok(BmpMessage::RouteMonitoring(rm)) => {
+                if let Ok(u) = rm.update(&ctx) {
+                    walk(&u, &mut t);
+                }
+            }
+            Ok(BmpMessage::PeerUp(up)) => {
+                ctx = up.session_context();
+                let caps = up.sent_open.capabilities().count();
+                t.checksum = t.checksum.wrapping_add(caps as u64);
+            }
+            Ok(BmpMessage::StatisticsReport(s)) => {
+                let sum = s
+                    .stats()
+                    .filter_map(|s| s.value.as_u64())
+                    .fold(0, u64::wrapping_add);
+                t.checksum = t.checksum.wrapping_add(sum);
+            }
+            Ok(BmpMessage::RouteMirroring(m)) => {
+                let n = m
+                    .bgp_messages()
+                    .count()
+                    .wrapping_add(m.info_codes().count());
+                t.checksum = t.checksum.wrapping_add(n as u64);
+            }
+            Ok(BmpMessage::Initiation(i)) => {
+                let n = i.sys_name().map_or(0, str::len);
+                t.checksum = t.checksum.wrapping_add(n as u64);
+            }
+            _ => {}
+        }
+    }
+    t
+}
+
+/// Decodes a BMP stream completely (see [`decode_stream`]).
+pub fn bmp_message(data: &[u8]) {
+    let _ = decode_stream(data);
+}
+
+/// Decodes one BGP UPDATE body with arbitrary session parameters.
+pub fn bgp_update(data: &[u8]) {
+    let (ctx, body) = split_context(data);
+    if let Ok(u) = Update::parse(body, &ctx) {
+        walk(&u, &mut Totals::default());
+    }
+}
+
+/// Reads everything an UPDATE offers, folding it into `t`.
+fn walk(u: &Update<'_>, t: &mut Totals) {
+    let mut sum = 0u64;
+    let mut add = |v: u64| sum = sum.rotate_left(5) ^ v;
+    for r in u.routes() {
+        t.routes = t.routes.wrapping_add(1);
+        add(u64::from(r.nlri.prefix.len()));
+        add(match r.nlri.prefix.addr() {
+            IpAddr::V4(a) => u64::from(a.to_bits()),
+            IpAddr::V6(a) => a.to_bits() as u64,
+        });
+        add(u64::from(r.nlri.path_id.unwrap_or(0)));
+        r.nlri.labels.values().for_each(|l| add(u64::from(l)));
+    }
+    add(u64::from(u.origin().map_or(9, |o| o.to_u8())));
+    if let Some(p) = u.as_path() {
+        p.asns().for_each(|a| add(u64::from(a)));
+    }
+    add(u64::from(u.next_hop_attr().map_or(0, |a| a.to_bits())));
+    add(u64::from(u.med().unwrap_or(0)));
+    add(u64::from(u.local_pref().unwrap_or(0)));
+    add(u.aggregator().map_or(0, |(a, _)| u64::from(a)));
+    add(u64::from(u.atomic_aggregate()));
+    u.communities().for_each(|c| add(u64::from(c.0)));
+    u.ext_communities()
+        .for_each(|c| add(u64::from_be_bytes(c.0)));
+    u.large_communities()
+        .for_each(|c| add(u64::from(c.global ^ c.local1 ^ c.local2)));
+    add(u64::from(u.originator_id().map_or(0, |a| a.to_bits())));
+    u.cluster_list().for_each(|c| add(u64::from(c.to_bits())));
+    add(u64::from(u.otc().unwrap_or(0)));
+    if let Some(r) = u.mp_reach() {
+        add(r.next_hop_raw.len() as u64);
+    }
+    u.unknown_attrs().for_each(|a| add(u64::from(a.code)));
+    add(u.end_of_rib().map_or(0, |f| u64::from(f.afi)));
+    t.checksum = t.checksum.wrapping_add(sum);
+}
+
+/// Decodes one UPDATE, encodes what was decoded, decodes that again, and
+/// asserts both decodings agree.
+pub fn roundtrip(data: &[u8]) {
+    let (ctx, body) = split_context(data);
+    let Ok(u) = Update::parse(body, &ctx) else {
+        return;
+    };
+    if u.issues()
+        .contains(super::bgp::update::Issues::NLRI_MALFORMED)
+    {
+        // Only the valid head of a malformed block is kept; re-reading that
+        // head alone may legitimately take the other ADD-PATH reading.
+        return;
+    }
+    let Some(bytes) = reencode(&u) else {
+        return;
+    };
+    let Some(body2) = bytes.get(19..) else {
+        return;
+    };
+    let u2 = Update::parse(body2, &ctx);
+    assert!(u2.is_ok(), "re-encoded UPDATE does not parse: {u2:?}");
+    let Ok(u2) = u2 else {
+        return;
+    };
+    assert_eq!(
+        u.routes().collect::<Vec<_>>(),
+        u2.routes().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        u.as_path().map(|p| p.asns().collect::<Vec<_>>()),
+        u2.as_path().map(|p| p.asns().collect::<Vec<_>>())
+    );
+    assert_eq!(
+        u.communities().collect::<Vec<_>>(),
+        u2.communities().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        (u.origin(), u.med(), u.local_pref(), u.next_hop_attr()),
+        (u2.origin(), u2.med(), u2.local_pref(), u2.next_hop_attr())
+    );
+    assert_eq!(u.end_of_rib(), u2.end_of_rib());
+}
+
+/// Encodes a decoded UPDATE: NLRI from the decoded routes, MP attributes
+/// rebuilt from their decoded NLRI, other attributes copied.
+fn reencode(u: &Update<'_>) -> Option<Vec<u8>> {
+    let mut b = UpdateBuilder::new();
+    let withdrawn = u.withdrawn_section();
+    for n in withdrawn.iter() {
+        b.withdraw(&n, withdrawn.add_path()).ok()?;
+    }
+    let announced = u.announced_section();
+    for n in announced.iter() {
+        b.announce(&n, announced.add_path()).ok()?;
+    }
+    for a in u.raw_attrs() {
+        match a.code {
+            code::MP_REACH_NLRI => match u.mp_reach()?.nlri {
+                MpNlri::Decoded(s) => {
+                    let r = u.mp_reach()?;
+                    let nlris: Vec<_> = s.iter().collect();
+                    b.mp_reach(r.afi_safi, r.next_hop_raw, &nlris, s.add_path())
+                        .ok()?;
+                }
+                MpNlri::Raw(_) => {
+                    b.attr(a.flags, a.code, a.value).ok()?;
+                }
+            },
+            code::MP_UNREACH_NLRI => match u.mp_unreach()?.nlri {
+                MpNlri::Decoded(s) => {
+                    let nlris: Vec<_> = s.iter().collect();
+                    b.mp_unreach(u.mp_unreach()?.afi_safi, &nlris, s.add_path())
+                        .ok()?;
+                }
+                MpNlri::Raw(_) => {
+                    b.attr(a.flags, a.code, a.value).ok()?;
+                }
+            },
+            _ => {
+                b.attr(a.flags, a.code, a.value).ok()?;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    b.write(&mut out).ok()?;
+    Some(out)
+}

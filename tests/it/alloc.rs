@@ -1,0 +1,71 @@
+//! Decoding allocates nothing: a counting global allocator watches a full
+//! pass over a generated full-table stream (every message, prefix and
+//! attribute), and over the real captures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use riptide::synth::router_stream;
+use riptide::wire::fuzzing::decode_stream;
+
+/// Counts allocations made by the current thread while `COUNTING` is set.
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call unchanged to the system allocator; the
+// thread-local counters neither allocate nor touch the returned memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns how many allocations it made on this thread.
+fn allocations(f: impl FnOnce()) -> u64 {
+    ALLOCATIONS.with(|a| a.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn decoding_a_full_table_allocates_nothing() {
+    let mut stream = Vec::new();
+    let prefixes = router_stream(&mut stream, 1, 950_000, 200_000, 3, true).unwrap();
+    let mut totals = Default::default();
+    let n = allocations(|| totals = decode_stream(&stream));
+    assert_eq!(totals.routes, prefixes);
+    assert_eq!(n, 0, "decoding {prefixes} prefixes allocated {n} times");
+}
+
+#[test]
+fn decoding_real_captures_allocates_nothing() {
+    for bin in [
+        &include_bytes!("../../src/wire/testdata/huawei-locrib.bin")[..],
+        include_bytes!("../../src/wire/testdata/cisco-rd-instance.bin"),
+        include_bytes!("../../src/wire/testdata/cisco-peer-down-ipv6.bin"),
+        include_bytes!("../../src/wire/testdata/frr-peer-down.bin"),
+    ] {
+        let mut totals = Default::default();
+        let n = allocations(|| totals = decode_stream(bin));
+        assert!(totals.routes > 0);
+        assert_eq!(n, 0);
+    }
+}
