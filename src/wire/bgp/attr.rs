@@ -86,6 +86,11 @@ impl<'a> AttrIter<'a> {
         }
     }
 
+    /// Octets not walked yet.
+    pub fn remaining(&self) -> usize {
+        self.r.len()
+    }
+
     fn read(&mut self) -> Result<RawAttr<'a>, WireError> {
         let mut r = self.r;
         let flags = r.u8("attribute flags")?;

@@ -25,27 +25,44 @@ pub struct Prefix {
 impl Prefix {
     /// A prefix from an address and a length; host bits are cleared.
     pub fn new(addr: IpAddr, len: u8) -> Result<Self, WireError> {
-        let (family, mut bytes) = match addr {
-            IpAddr::V4(a) => {
-                let [w, x, y, z] = a.octets();
-                (Family::V4, [w, x, y, z, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
-            }
+        let (family, octets) = match addr {
+            IpAddr::V4(a) => (Family::V4, a.to_ipv6_mapped().octets()),
             IpAddr::V6(a) => (Family::V6, a.octets()),
         };
         if len > family.max_len() {
             return Err(WireError::BadPrefixLength(len));
         }
-        mask(&mut bytes, len);
-        Ok(Self::from_parts(family, bytes, len))
+        let raw = match family {
+            Family::V4 => octets.get(12..).unwrap_or_default(),
+            Family::V6 => &octets[..],
+        };
+        Ok(Self::from_wire(family, raw, len))
     }
 
-    fn from_parts(family: Family, bytes: [u8; 16], len: u8) -> Self {
+    /// A prefix from its wire form: `raw` holds the leading octets of the
+    /// address, `len <= family.max_len()`. Host bits are cleared.
+    #[inline]
+    fn from_wire(family: Family, raw: &[u8], len: u8) -> Self {
         let addr = match family {
             Family::V4 => {
-                let [a, b, c, d, ..] = bytes;
-                IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+                let a = match *raw {
+                    [] => [0; 4],
+                    [a] => [a, 0, 0, 0],
+                    [a, b] => [a, b, 0, 0],
+                    [a, b, c] => [a, b, c, 0],
+                    [a, b, c, d, ..] => [a, b, c, d],
+                };
+                let keep = u32::MAX.checked_shl(32u32.saturating_sub(u32::from(len)));
+                IpAddr::V4(Ipv4Addr::from(u32::from_be_bytes(a) & keep.unwrap_or(0)))
             }
-            Family::V6 => IpAddr::V6(Ipv6Addr::from(bytes)),
+            Family::V6 => {
+                let mut a = [0u8; 16];
+                if let Some(dst) = a.get_mut(..raw.len()) {
+                    dst.copy_from_slice(raw);
+                }
+                let keep = u128::MAX.checked_shl(128u32.saturating_sub(u32::from(len)));
+                IpAddr::V6(Ipv6Addr::from(u128::from_be_bytes(a) & keep.unwrap_or(0)))
+            }
         };
         Self { addr, len }
     }
@@ -79,15 +96,6 @@ impl fmt::Display for Prefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.addr, self.len)
     }
-}
-
-/// Clears all bits after the first `len`.
-fn mask(bytes: &mut [u8; 16], len: u8) {
-    let v = u128::from_be_bytes(*bytes);
-    let keep = u128::MAX
-        .checked_shl(128u32.saturating_sub(u32::from(len)))
-        .unwrap_or(0);
-    *bytes = (v & keep).to_be_bytes();
 }
 
 /// A route distinguisher (RFC 4364 §4.2), eight octets.
@@ -196,7 +204,55 @@ pub(crate) struct Scan {
 
 /// Reads one NLRI at the start of `r`, advancing it; on error `r` is
 /// left untouched.
+#[inline]
 fn read_one<'a>(r: &mut Reader<'a>, kind: NlriKind, add_path: bool) -> Result<Nlri<'a>, WireError> {
+    if kind.encoding == Encoding::Plain {
+        read_plain(r, kind.family, add_path)
+    } else {
+        read_labeled(r, kind, add_path)
+    }
+}
+
+/// [`read_one`] for plain NLRI: the bulk of every table, kept tight.
+#[inline(always)]
+fn read_plain<'a>(
+    r: &mut Reader<'a>,
+    family: Family,
+    add_path: bool,
+) -> Result<Nlri<'a>, WireError> {
+    let buf = r.rest();
+    let (path_id, buf) = if add_path {
+        let (id, rest) = buf
+            .split_first_chunk::<4>()
+            .ok_or(WireError::Truncated("path identifier"))?;
+        (Some(u32::from_be_bytes(*id)), rest)
+    } else {
+        (None, buf)
+    };
+    let (&bits, buf) = buf
+        .split_first()
+        .ok_or(WireError::Truncated("NLRI length"))?;
+    if bits > family.max_len() {
+        return Err(WireError::BadPrefixLength(bits));
+    }
+    let (raw, rest) = buf
+        .split_at_checked(usize::from(bits).div_ceil(8))
+        .ok_or(WireError::Truncated("prefix"))?;
+    *r = Reader::new(rest);
+    Ok(Nlri {
+        path_id,
+        prefix: Prefix::from_wire(family, raw, bits),
+        rd: None,
+        labels: Labels::default(),
+    })
+}
+
+/// [`read_one`] for labeled and VPN NLRI.
+fn read_labeled<'a>(
+    r: &mut Reader<'a>,
+    kind: NlriKind,
+    add_path: bool,
+) -> Result<Nlri<'a>, WireError> {
     let mut c = *r;
     let path_id = if add_path {
         Some(c.u32("path identifier")?)
@@ -234,13 +290,10 @@ fn read_one<'a>(r: &mut Reader<'a>, kind: NlriKind, add_path: bool) -> Result<Nl
         return Err(WireError::BadPrefixLength(bits));
     }
     let raw = c.take(usize::from(bits).div_ceil(8), "prefix")?;
-    let mut bytes = [0u8; 16];
-    bytes.iter_mut().zip(raw).for_each(|(d, s)| *d = *s);
-    mask(&mut bytes, bits);
     *r = c;
     Ok(Nlri {
         path_id,
-        prefix: Prefix::from_parts(kind.family, bytes, bits),
+        prefix: Prefix::from_wire(kind.family, raw, bits),
         rd,
         labels,
     })
@@ -253,12 +306,33 @@ pub(crate) fn scan(buf: &[u8], kind: NlriKind, add_path: bool) -> Scan {
         count: 0,
         defaults: 0,
     };
-    let mut r = Reader::new(buf);
-    while let Ok(n) = read_one(&mut r, kind, add_path) {
-        s.count = s.count.saturating_add(1);
-        s.defaults = s.defaults.saturating_add(u32::from(n.prefix.is_default()));
+    if kind.encoding != Encoding::Plain {
+        let mut r = Reader::new(buf);
+        while let Ok(n) = read_one(&mut r, kind, add_path) {
+            s.count = s.count.saturating_add(1);
+            s.defaults = s.defaults.saturating_add(u32::from(n.prefix.is_default()));
+        }
+        s.valid = buf.len().saturating_sub(r.len());
+        return s;
     }
-    s.valid = buf.len().saturating_sub(r.len());
+    // Plain NLRI, the bulk of every table: hop over length octets only.
+    // `pos <= buf.len()` throughout, so the additions cannot overflow.
+    let skip = if add_path { 4 } else { 0 };
+    let max = kind.family.max_len();
+    let mut pos = 0usize;
+    while let Some(&bits) = buf.get(pos.wrapping_add(skip)) {
+        let next = pos
+            .wrapping_add(skip)
+            .wrapping_add(1)
+            .wrapping_add(usize::from(bits).div_ceil(8));
+        if bits > max || next > buf.len() {
+            break;
+        }
+        pos = next;
+        s.count = s.count.saturating_add(1);
+        s.defaults = s.defaults.saturating_add(u32::from(bits == 0));
+    }
+    s.valid = pos;
     s
 }
 
@@ -305,7 +379,11 @@ impl<'a> Section<'a> {
     /// negotiated reading does not consume the block exactly, or it yields
     /// default routes where the ADD-PATH reading fits exactly and yields
     /// none, the other reading is taken and the mismatch reported.
+    #[inline]
     pub(crate) fn decide(buf: &'a [u8], kind: NlriKind, negotiated: bool) -> (Self, Decision) {
+        if buf.is_empty() {
+            return (Self::empty(kind), Decision::default());
+        }
         let primary = scan(buf, kind, negotiated);
         let fits = |s: &Scan| s.valid == buf.len();
         let make = |s: Scan, add_path| Self {

@@ -177,8 +177,11 @@ pub struct Route<'a> {
     pub next_hop: Option<IpAddr>,
 }
 
-/// Values of the known attributes, indexed by [`slot`].
-type Known<'a> = [Option<&'a [u8]>; KNOWN];
+/// Where the values of the known attributes are in the Path Attributes
+/// field, indexed by [`slot`]: `offset << 16 | length`, or 0 when absent
+/// (a value never starts at offset 0, after its attribute header). Packed
+/// so that an [`Update`] stays small to copy.
+type Known = [u32; KNOWN];
 const KNOWN: usize = 16;
 
 /// The index of a known attribute's value in [`Known`], or `None` for
@@ -212,7 +215,9 @@ pub struct Update<'a> {
     announced: Section<'a>,
     /// The Path Attributes field; walk it with [`Update::raw_attrs`].
     attrs: &'a [u8],
-    known: Known<'a>,
+    known: Known,
+    /// Whether any attribute is one this codec does not interpret.
+    has_unknown: bool,
     mp_reach: Option<MpReach<'a>>,
     mp_unreach: Option<MpUnreach<'a>>,
     /// Octets per ASN in AS_PATH and AGGREGATOR: 2 or 4.
@@ -256,20 +261,26 @@ impl<'a> Update<'a> {
             withdrawn,
             announced,
             attrs,
-            known: [None; KNOWN],
+            known: [0; KNOWN],
+            has_unknown: false,
             mp_reach: None,
             mp_unreach: None,
             as_width: if ctx.four_octet_as { 4 } else { 2 },
             issues,
         };
-        for a in AttrIter::new(attrs) {
+        let mut it = AttrIter::new(attrs);
+        while let Some(a) = it.next() {
             let Ok(a) = a else {
                 // The attribute list cannot be walked past this point:
                 // RFC 7606 §4, treat-as-withdraw.
                 u.issues.insert(Issues::TREAT_AS_WITHDRAW);
                 break;
             };
-            u.add_attr(a, ctx, &mut note)?;
+            // Both fit in 16 bits: the field is at most 65535 octets long.
+            let end = attrs.len().saturating_sub(it.remaining());
+            let start = end.saturating_sub(a.value.len());
+            let packed = (start as u32) << 16 | a.value.len() as u32;
+            u.add_attr(a, packed, ctx, &mut note)?;
         }
         u.check_mandatory();
         Ok(u)
@@ -278,6 +289,7 @@ impl<'a> Update<'a> {
     fn add_attr(
         &mut self,
         a: RawAttr<'a>,
+        packed: u32,
         ctx: &SessionContext,
         note: &mut impl FnMut(Decision, &mut Issues),
     ) -> Result<(), WireError> {
@@ -305,16 +317,17 @@ impl<'a> Update<'a> {
             _ => {}
         }
         let Some(i) = slot(a.code) else {
+            self.has_unknown = true;
             return Ok(());
         };
-        if self.known.get(i).copied().flatten().is_some() {
+        if self.known.get(i).is_some_and(|&k| k != 0) {
             self.issues.insert(Issues::DUPLICATE_ATTRIBUTE);
             return Ok(());
         }
         match self.check(a) {
             Verdict::Keep => {
                 if let Some(k) = self.known.get_mut(i) {
-                    *k = Some(a.value);
+                    *k = packed;
                 }
             }
             Verdict::Discard => self.issues.insert(Issues::ATTRIBUTE_DISCARDED),
@@ -386,7 +399,12 @@ impl<'a> Update<'a> {
 
     /// The value of a known attribute that passed its checks.
     fn attr(&self, code: u8) -> Option<&'a [u8]> {
-        self.known.get(slot(code)?).copied().flatten()
+        let k = usize::try_from(*self.known.get(slot(code)?)?).ok()?;
+        if k == 0 {
+            return None;
+        }
+        let (start, len) = (k >> 16, k & 0xffff);
+        self.attrs.get(start..)?.get(..len)
     }
 
     /// What parsing noticed.
@@ -520,7 +538,8 @@ impl<'a> Update<'a> {
 
     /// Attributes this codec does not interpret, in order.
     pub fn unknown_attrs(&self) -> impl Iterator<Item = RawAttr<'a>> + 'a {
-        self.raw_attrs().filter(|a| {
+        let attrs = if self.has_unknown { self.attrs } else { &[] };
+        AttrIter::new(attrs).map_while(Result::ok).filter(|a| {
             slot(a.code).is_none()
                 && a.code != code::MP_REACH_NLRI
                 && a.code != code::MP_UNREACH_NLRI
