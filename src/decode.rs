@@ -178,7 +178,9 @@ fn message(
             match rm.update(&ctx) {
                 Ok(u) => {
                     j.key("update");
-                    update(&mut Obj::new(j.out()), &u, summary);
+                    let mut o = Obj::new(j.out());
+                    update(&mut o, &u, summary);
+                    o.end();
                 }
                 Err(e) => {
                     summary.errors += 1;
@@ -582,6 +584,20 @@ mod tests {
         let mut s = String::new();
         Str("a\"b\\c\n").write(&mut s);
         assert_eq!(s, r#""a\"b\\c\u000a""#);
+    }
+
+    #[test]
+    fn every_line_is_one_json_object() {
+        let mut stream = Vec::new();
+        crate::synth::router_stream(&mut stream, 2, 50, 20, 1, true).unwrap();
+        let mut out = Vec::new();
+        let s = decode_file(&stream, &mut out).unwrap();
+        assert_eq!((s.errors, s.announced, s.end_of_rib), (0, 140, 4));
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect(line);
+            assert!(v.is_object());
+        }
     }
 
     #[test]
