@@ -17,6 +17,11 @@
 //!   generator, benchmarks and tests.
 
 pub mod capture;
+pub mod config;
 pub mod decode;
+pub mod session;
+pub mod shard;
+pub mod sink;
 pub mod synth;
+pub mod telemetry;
 pub mod wire;

@@ -1,22 +1,28 @@
-//! The `riptide` binary: parses the command line, then runs the chosen
-//! action.
+//! The `riptide` binary: configuration, then telemetry, then the chosen
+//! action (the collector by default).
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use riptide::config::{self, Config};
+use riptide::sink::NullSink;
+use tracing::{info, warn};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Riptide, a BMP collector.
+/// Riptide, a BMP collector. Without a subcommand it runs the collector.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    config: Config,
 }
 
 #[derive(Subcommand, Debug)]
@@ -31,7 +37,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let dotenv = match config::read_dotenv(Path::new(".env")) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("riptide: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cmd = config::apply_dotenv(Cli::command(), &dotenv);
+    let cli = match Cli::from_arg_matches(&cmd.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -57,13 +74,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        None => {
-            // The collector itself (issue 3) is not built yet: say so
-            // rather than pretend to listen.
-            eprintln!(
-                "riptide: the collector is not available in this build yet; try `riptide decode FILE`"
-            );
-            Ok(ExitCode::from(2))
-        }
+        None => collect(cli.config),
     }
+}
+
+fn collect(config: Config) -> anyhow::Result<ExitCode> {
+    riptide::telemetry::init(&config.log_level);
+    // Storage (PostgreSQL and the embedded store) is not built yet: say so
+    // loudly instead of pretending to store.
+    warn!("no store is available in this build: routes are decoded and counted, not stored");
+    let config = Arc::new(config);
+    let collector =
+        riptide::shard::start(config, |_| NullSink::default()).context("starting the shards")?;
+    let handle = collector.shutdown_handle();
+    ctrlc::set_handler(move || handle.shutdown()).context("installing the signal handler")?;
+    let reports = collector.join()?;
+    for (id, r) in reports.iter().enumerate() {
+        info!(shard = id, counters = ?r.counters, sink = ?r.sink.counts, "shard stopped");
+    }
+    Ok(ExitCode::SUCCESS)
 }

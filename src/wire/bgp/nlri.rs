@@ -78,6 +78,21 @@ impl Prefix {
         self.len
     }
 
+    /// Whether `addr` is inside this prefix (same family only).
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match (self.addr, addr) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let keep = u32::MAX.checked_shl(32u32.saturating_sub(u32::from(self.len)));
+                a.to_bits() & keep.unwrap_or(0) == net.to_bits()
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let keep = u128::MAX.checked_shl(128u32.saturating_sub(u32::from(self.len)));
+                a.to_bits() & keep.unwrap_or(0) == net.to_bits()
+            }
+            _ => false,
+        }
+    }
+
     /// Whether this is a default route (length zero).
     pub fn is_default(&self) -> bool {
         self.len == 0

@@ -1,0 +1,199 @@
+//! Typed configuration, parsed once at startup from command-line flags and
+//! environment variables (which a `.env` file in the working directory may
+//! also set). A bad value is a one-line error and exit status 2, before
+//! anything starts.
+#![forbid(unsafe_code)]
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::wire::bgp::nlri::Prefix;
+
+/// Which IO driver the shards run on.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub enum IoDriver {
+    /// io_uring where the kernel allows it, else epoll.
+    #[default]
+    Auto,
+    /// io_uring only; fail if it is unavailable.
+    Uring,
+    /// epoll only.
+    Epoll,
+}
+
+/// The collector's settings.
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Address to listen on for BMP; overrides BMP_PORT.
+    #[arg(long, env = "BMP_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// TCP port to listen on for BMP, on all addresses.
+    #[arg(long, env = "BMP_PORT", default_value_t = 11019)]
+    pub bmp_port: u16,
+
+    /// Size of each connection's receive buffer, in bytes. A message larger
+    /// than this is still accepted up to BMP_MAX_MESSAGE_SIZE (the buffer
+    /// grows for it).
+    #[arg(long, env = "BMP_BUFFER_SIZE", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(4096..=1 << 30))]
+    pub bmp_buffer_size: u64,
+
+    /// Largest BMP message accepted; a larger one closes the connection.
+    #[arg(long, env = "BMP_MAX_MESSAGE_SIZE", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    pub bmp_max_message_size: u64,
+
+    /// Most router connections at once, over all shards; more are refused.
+    #[arg(long, env = "BMP_MAX_CONNECTIONS", default_value_t = 1000)]
+    pub bmp_max_connections: usize,
+
+    /// Router source networks allowed to connect (comma-separated CIDRs);
+    /// empty allows everyone.
+    #[arg(long, env = "BMP_ALLOWED_ROUTERS", value_delimiter = ',', value_parser = parse_cidr)]
+    pub bmp_allowed_routers: Vec<Prefix>,
+
+    /// Number of shards (one pinned thread each); default: one per core.
+    #[arg(long, env = "WORKER_THREADS")]
+    pub worker_threads: Option<NonZeroUsize>,
+
+    /// IO driver of the shards.
+    #[arg(long, env = "IO_DRIVER", value_enum, default_value_t = IoDriver::Auto)]
+    pub io_driver: IoDriver,
+
+    /// Seconds without End-of-RIB after a Peer Up before routes the peer
+    /// had and did not re-announce are withdrawn.
+    #[arg(long, env = "STALE_TIMEOUT_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stale_timeout_seconds: u64,
+
+    /// Seconds without data from a router before a warning.
+    #[arg(long, env = "IDLE_WARNING_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_warning_seconds: u64,
+
+    /// Seconds allowed for a graceful shutdown (SIGTERM/SIGINT).
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub shutdown_timeout_seconds: u64,
+
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
+    pub log_level: String,
+
+    /// Directory for the embedded store and spill files.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+impl Config {
+    /// The address to listen on.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen.unwrap_or(SocketAddr::new(
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            self.bmp_port,
+        ))
+    }
+
+    /// Number of shards.
+    pub fn shards(&self) -> usize {
+        self.worker_threads
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
+    }
+
+    /// Whether a router at `addr` may connect.
+    pub fn router_allowed(&self, addr: IpAddr) -> bool {
+        let addr = canonical(addr);
+        self.bmp_allowed_routers.is_empty()
+            || self.bmp_allowed_routers.iter().any(|n| n.contains(addr))
+    }
+
+    /// How long to wait for End-of-RIB before the stale sweep.
+    pub fn stale_timeout(&self) -> Duration {
+        Duration::from_secs(self.stale_timeout_seconds)
+    }
+
+    /// How long a router may be silent before a warning.
+    pub fn idle_warning(&self) -> Duration {
+        Duration::from_secs(self.idle_warning_seconds)
+    }
+
+    /// How long a graceful shutdown may take.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_seconds)
+    }
+}
+
+/// An IPv4-mapped IPv6 address as IPv4 (what a dual-stack socket reports).
+pub fn canonical(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn parse_cidr(s: &str) -> Result<Prefix, String> {
+    let (addr, len) = match s.trim().split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s.trim(), None),
+    };
+    let addr: IpAddr = addr.parse().map_err(|e| format!("{s:?}: {e}"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(l) => l.parse::<u8>().map_err(|e| format!("{s:?}: {e}"))?,
+        None => max,
+    };
+    Prefix::new(addr, len).map_err(|_| format!("{s:?}: prefix length above {max}"))
+}
+
+/// Reads a `.env` file: `KEY=VALUE` lines, `#` comments, optional
+/// `export ` and quotes. A missing file is an empty list.
+///
+/// # Errors
+///
+/// A line that is not `KEY=VALUE`, with its line number.
+pub fn read_dotenv(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(Vec::new());
+    };
+    let mut vars = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!("{}:{}: expected KEY=VALUE", path.display(), n + 1));
+        };
+        let value = value.trim();
+        let unquoted = [('"', '"'), ('\'', '\'')]
+            .iter()
+            .find_map(|&(a, b)| value.strip_prefix(a)?.strip_suffix(b))
+            .unwrap_or(value);
+        vars.push((key.trim().to_owned(), unquoted.to_owned()));
+    }
+    Ok(vars)
+}
+
+/// Makes `.env` values the defaults of the arguments that read those
+/// variables, so the precedence is: flag, then environment, then `.env`,
+/// then the built-in default. (The environment itself is left alone:
+/// changing it is unsound once threads may run.)
+pub fn apply_dotenv(cmd: clap::Command, vars: &[(String, String)]) -> clap::Command {
+    let mut cmd = cmd;
+    for (key, value) in vars {
+        if std::env::var_os(key).is_some() {
+            continue;
+        }
+        let value: &'static str = Box::leak(value.clone().into_boxed_str());
+        cmd = cmd.mut_args(|arg| {
+            if arg.get_env().is_some_and(|e| e == key.as_str()) {
+                arg.default_value(value)
+            } else {
+                arg
+            }
+        });
+    }
+    cmd
+}

@@ -1,0 +1,176 @@
+//! The read loop of one router connection.
+//!
+//! Reads append to a pooled buffer; complete BMP messages are framed
+//! zero-copy out of it and handed to the router's [`Session`]; the partial
+//! message at the end moves to the front for the next read. A framing
+//! error (wrong version, impossible or oversized length) closes this
+//! connection only: the stream is out of sync from there on.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use monoio::buf::IoBufMut;
+use monoio::io::AsyncReadRent;
+use monoio::net::TcpStream;
+use tracing::{debug, info, warn};
+
+use super::Shard;
+use crate::session::{Flow, Session};
+use crate::sink::Sink;
+use crate::wire::frame::{COMMON_HEADER_LEN, Frame};
+
+/// How often an idle connection wakes to check timers and shutdown.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum End {
+    /// The router sent Termination.
+    Terminated,
+    /// The router closed the TCP session.
+    Eof,
+    /// The collector is shutting down.
+    Shutdown,
+    /// A framing error: the stream cannot be followed any more.
+    Framing(crate::wire::WireError),
+    /// A socket error.
+    Io(io::Error),
+}
+
+/// Serves one router connection until it ends.
+///
+/// # Cancel safety
+///
+/// Not cancel safe: the session's end (peers ended, router disconnected)
+/// is reported to the sink when this returns, so it must run to the end.
+pub(super) async fn serve<S: Sink>(shard: &Shard<S>, mut stream: TcpStream, router: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let now = Instant::now();
+    let mut session = Session::new(
+        router,
+        shard.config.stale_timeout(),
+        &mut *shard.sink.borrow_mut(),
+    );
+    info!(shard = shard.id, %router, "router connected");
+    let mut buf = shard.arena.borrow_mut().take();
+    let (end, buf_back) = read_loop(shard, &mut stream, &mut session, buf, now).await;
+    buf = buf_back;
+    shard.arena.borrow_mut().give(buf);
+    let counters = session.counters();
+    match &end {
+        End::Terminated => info!(shard = shard.id, %router, "router sent Termination"),
+        End::Eof => info!(shard = shard.id, %router, "router closed the session"),
+        End::Shutdown => info!(shard = shard.id, %router, "closing router session for shutdown"),
+        End::Framing(e) => {
+            shard.counters.borrow_mut().framing_errors += 1;
+            warn!(shard = shard.id, %router, error = %e, "BMP stream out of sync, closing the connection");
+        }
+        End::Io(e) => warn!(shard = shard.id, %router, error = %e, "router connection failed"),
+    }
+    debug!(shard = shard.id, %router, ?counters, "router session counters");
+    let mut sink = shard.sink.borrow_mut();
+    if !matches!(end, End::Terminated) {
+        session.disconnected(&mut *sink);
+    }
+    sink.flush();
+}
+
+async fn read_loop<S: Sink>(
+    shard: &Shard<S>,
+    stream: &mut TcpStream,
+    session: &mut Session,
+    mut buf: Vec<u8>,
+    start: Instant,
+) -> (End, Vec<u8>) {
+    let max = shard.max_message_len();
+    let idle_warning = shard.config.idle_warning();
+    let mut last_data = start;
+    let mut idle_warned = false;
+    let mut last_error_log: Option<Instant> = None;
+    loop {
+        if shard.shutting_down() {
+            return (End::Shutdown, buf);
+        }
+        match monoio::time::timeout(TICK, stream.readable(false)).await {
+            Err(_) => {
+                let now = Instant::now();
+                session.poll_timers(now, &mut *shard.sink.borrow_mut());
+                if !idle_warned && now.duration_since(last_data) >= idle_warning {
+                    idle_warned = true;
+                    warn!(shard = shard.id, router = %session.router(), secs = idle_warning.as_secs(), "no data from router");
+                }
+                continue;
+            }
+            Ok(Err(e)) => return (End::Io(e), buf),
+            Ok(Ok(())) => {}
+        }
+        let len = buf.len();
+        let cap = buf.capacity();
+        let (res, slice) = stream.read(buf.slice_mut(len..cap)).await;
+        buf = slice.into_inner();
+        match res {
+            Ok(0) => return (End::Eof, buf),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return (End::Io(e), buf),
+        }
+        let now = Instant::now();
+        last_data = now;
+        idle_warned = false;
+        if buf.len() * 100 > buf.capacity() * 85 {
+            shard.counters.borrow_mut().buffer_high += 1;
+            debug!(shard = shard.id, router = %session.router(), used = buf.len(), capacity = buf.capacity(), "receive buffer above 85%");
+        }
+
+        let mut sink = shard.sink.borrow_mut();
+        let mut off = 0;
+        let flow = loop {
+            let rest = buf.get(off..).unwrap_or_default();
+            match Frame::parse(rest, max) {
+                Ok(Some(frame)) => {
+                    off += frame.wire_len();
+                    let flow = session.handle(frame, now, &mut *sink);
+                    if let Some(e) = session.take_error() {
+                        shard.counters.borrow_mut().bad_messages += 1;
+                        if last_error_log
+                            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+                        {
+                            last_error_log = Some(now);
+                            warn!(shard = shard.id, router = %session.router(), error = %e, msg_type = frame.msg_type.name(), "BMP message skipped: does not decode");
+                        }
+                    }
+                    if flow == Flow::Close {
+                        break Flow::Close;
+                    }
+                }
+                Ok(None) => break Flow::Continue,
+                Err(e) => {
+                    drop(sink);
+                    return (End::Framing(e), buf);
+                }
+            }
+        };
+        session.poll_timers(now, &mut *sink);
+        sink.flush();
+        drop(sink);
+        if flow == Flow::Close {
+            return (End::Terminated, buf);
+        }
+        buf.drain(..off);
+        // A message longer than the buffer: grow for it (the framer has
+        // already bounded its length by the maximum message size).
+        if let Some(need) = announced_len(&buf)
+            && need > buf.capacity()
+        {
+            buf.reserve_exact(need - buf.len());
+        }
+    }
+}
+
+/// The length a complete common header announces.
+fn announced_len(buf: &[u8]) -> Option<usize> {
+    let h = buf.get(..COMMON_HEADER_LEN)?;
+    let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]);
+    usize::try_from(len).ok()
+}

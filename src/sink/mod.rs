@@ -1,0 +1,170 @@
+//! Where a shard's router sessions put what they learn.
+//!
+//! A [`Sink`] belongs to one shard and is called from that shard's thread
+//! only, so implementations need no locks. Events borrow the decoded
+//! message: a store encodes its rows straight from them, with no
+//! intermediate copies. The storage writers (PostgreSQL, the embedded
+//! store) implement this trait; [`NullSink`] discards everything and only
+//! counts, the mode used to measure the collector without a database.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+
+use crate::session::PeerKey;
+use crate::wire::bgp::afi_safi::AfiSafi;
+use crate::wire::bgp::update::{Action, Route, Update};
+use crate::wire::bmp::header::{PerPeerHeader, RibKind};
+use crate::wire::bmp::messages::{Initiation, RouteMirroring, Termination};
+use crate::wire::bmp::peer_down::PeerDown;
+use crate::wire::bmp::peer_up::PeerUp;
+use crate::wire::bmp::stats::StatisticsReport;
+
+/// Why all of a peer's routes end.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum PeerEnd<'a> {
+    /// The router sent Peer Down.
+    PeerDown(&'a PeerDown<'a>),
+    /// The router sent Termination; its peers end with it.
+    Termination,
+    /// The TCP session ended without Termination.
+    Disconnect,
+}
+
+/// A shard-local consumer of router session events.
+pub trait Sink {
+    /// A router connected.
+    fn router_connected(&mut self, router: SocketAddr);
+
+    /// A router sent Initiation (sysName, sysDescr, ...).
+    fn initiation(&mut self, router: SocketAddr, msg: &Initiation<'_>);
+
+    /// A router session ended: `termination` is the router's Termination,
+    /// if it sent one; otherwise the TCP session just ended.
+    fn router_disconnected(&mut self, router: SocketAddr, termination: Option<&Termination<'_>>);
+
+    /// A peer came up; `epoch` numbers its sessions (it grows with every
+    /// Peer Up of the same peer), so routes of an earlier session can be
+    /// told apart from those re-announced in this one.
+    fn peer_up(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64, msg: &PeerUp<'_>);
+
+    /// A peer went down, or its router session ended: all its routes end.
+    fn peer_down(&mut self, router: SocketAddr, peer: PeerKey, end: PeerEnd<'_>);
+
+    /// One route of a Route Monitoring message.
+    #[allow(clippy::too_many_arguments)] // one event, each argument distinct
+    fn route(
+        &mut self,
+        router: SocketAddr,
+        peer: PeerKey,
+        header: &PerPeerHeader,
+        epoch: u64,
+        update: &Update<'_>,
+        route: &Route<'_>,
+    );
+
+    /// End-of-RIB for one family of one RIB.
+    fn end_of_rib(&mut self, router: SocketAddr, peer: PeerKey, rib: RibKind, family: AfiSafi);
+
+    /// The re-dump after a Peer Up is complete (End-of-RIB, or the stale
+    /// timeout): routes of `peer` from sessions before `epoch` that were
+    /// not re-announced are to be withdrawn.
+    fn sweep_stale(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64);
+
+    /// A Statistics Report.
+    fn stats(&mut self, router: SocketAddr, peer: PeerKey, msg: &StatisticsReport<'_>);
+
+    /// A Route Mirroring message: recorded, never applied to a RIB.
+    fn mirroring(&mut self, router: SocketAddr, peer: PeerKey, msg: &RouteMirroring<'_>);
+
+    /// The shard has handled what it read; a batching sink may send now.
+    fn flush(&mut self);
+}
+
+/// Counts of what a [`NullSink`] was given.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct Counts {
+    /// Router connections.
+    pub routers_connected: u64,
+    /// Router sessions ended.
+    pub routers_disconnected: u64,
+    /// Initiation messages.
+    pub initiations: u64,
+    /// Peer Up messages.
+    pub peers_up: u64,
+    /// Peers ended (Peer Down, Termination, disconnect).
+    pub peers_down: u64,
+    /// Routes announced.
+    pub announced: u64,
+    /// Routes withdrawn.
+    pub withdrawn: u64,
+    /// End-of-RIB markers.
+    pub end_of_rib: u64,
+    /// Stale sweeps.
+    pub sweeps: u64,
+    /// Statistics counters.
+    pub stats: u64,
+    /// Route Mirroring messages.
+    pub mirrored: u64,
+}
+
+/// Discards every event and counts it.
+#[derive(Clone, Debug, Default)]
+pub struct NullSink {
+    /// What was counted so far.
+    pub counts: Counts,
+}
+
+impl Sink for NullSink {
+    fn router_connected(&mut self, _: SocketAddr) {
+        self.counts.routers_connected += 1;
+    }
+
+    fn initiation(&mut self, _: SocketAddr, _: &Initiation<'_>) {
+        self.counts.initiations += 1;
+    }
+
+    fn router_disconnected(&mut self, _: SocketAddr, _: Option<&Termination<'_>>) {
+        self.counts.routers_disconnected += 1;
+    }
+
+    fn peer_up(&mut self, _: SocketAddr, _: PeerKey, _: u64, _: &PeerUp<'_>) {
+        self.counts.peers_up += 1;
+    }
+
+    fn peer_down(&mut self, _: SocketAddr, _: PeerKey, _: PeerEnd<'_>) {
+        self.counts.peers_down += 1;
+    }
+
+    fn route(
+        &mut self,
+        _: SocketAddr,
+        _: PeerKey,
+        _: &PerPeerHeader,
+        _: u64,
+        _: &Update<'_>,
+        route: &Route<'_>,
+    ) {
+        match route.action {
+            Action::Announce => self.counts.announced += 1,
+            Action::Withdraw => self.counts.withdrawn += 1,
+        }
+    }
+
+    fn end_of_rib(&mut self, _: SocketAddr, _: PeerKey, _: RibKind, _: AfiSafi) {
+        self.counts.end_of_rib += 1;
+    }
+
+    fn sweep_stale(&mut self, _: SocketAddr, _: PeerKey, _: u64) {
+        self.counts.sweeps += 1;
+    }
+
+    fn stats(&mut self, _: SocketAddr, _: PeerKey, msg: &StatisticsReport<'_>) {
+        self.counts.stats += u64::from(msg.count());
+    }
+
+    fn mirroring(&mut self, _: SocketAddr, _: PeerKey, _: &RouteMirroring<'_>) {
+        self.counts.mirrored += 1;
+    }
+
+    fn flush(&mut self) {}
+}
