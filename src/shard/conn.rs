@@ -23,6 +23,10 @@ use crate::wire::frame::{COMMON_HEADER_LEN, Frame};
 /// How often an idle connection wakes to check timers and shutdown.
 const TICK: Duration = Duration::from_millis(200);
 
+/// On shutdown, how long the socket must stay quiet before the session
+/// ends.
+const DRAIN_QUIET: Duration = Duration::from_millis(50);
+
 /// Why a connection ended.
 #[derive(Debug)]
 enum End {
@@ -89,10 +93,13 @@ async fn read_loop<S: Sink>(
     let mut idle_warned = false;
     let mut last_error_log: Option<Instant> = None;
     loop {
-        if shard.shutting_down() {
-            return (End::Shutdown, buf);
-        }
-        match monoio::time::timeout(TICK, stream.readable(false)).await {
+        // On shutdown, what the router already sent is still read and
+        // handled: the session ends once the socket has been quiet for a
+        // moment.
+        let stopping = shard.shutting_down();
+        let wait = if stopping { DRAIN_QUIET } else { TICK };
+        match monoio::time::timeout(wait, stream.readable(false)).await {
+            Err(_) if stopping => return (End::Shutdown, buf),
             Err(_) => {
                 let now = Instant::now();
                 session.poll_timers(now, &mut *shard.sink.borrow_mut());

@@ -137,9 +137,14 @@ impl ShutdownHandle {
     }
 }
 
+/// Whether this machine lets the collector use io_uring.
+pub fn io_uring_available() -> bool {
+    monoio::utils::detect_uring()
+}
+
 /// Which driver `auto` resolves to on this machine.
 fn resolve_driver(wanted: IoDriver) -> io::Result<&'static str> {
-    let uring = monoio::utils::detect_uring();
+    let uring = io_uring_available();
     match (wanted, uring) {
         (IoDriver::Uring, false) => Err(io::Error::other(
             "io_uring is not available here (old kernel, seccomp, or kernel.io_uring_disabled)",
