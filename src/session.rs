@@ -22,6 +22,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use tracing::debug;
+
 use crate::sink::{PeerEnd, Sink};
 use crate::wire::WireError;
 use crate::wire::bgp::afi_safi::{AfiSafi, IPV4_UNICAST};
@@ -87,6 +89,8 @@ struct Peer {
 pub struct SessionCounters {
     /// BMP messages handled.
     pub messages: u64,
+    /// Routes (announced and withdrawn) reported to the sink.
+    pub routes: u64,
     /// BMP messages that did not decode (skipped).
     pub bad_messages: u64,
     /// UPDATEs that did not decode (skipped).
@@ -193,7 +197,10 @@ impl Session {
                 if issues.contains(crate::wire::bgp::update::Issues::ADD_PATH_MISMATCH) {
                     self.counters.add_path_mismatch += 1;
                 }
+                self.counters.routes +=
+                    u64::from(update.announced_count()) + u64::from(update.withdrawn_count());
                 for route in update.routes() {
+                    debug!(peer = %key.address, rib = rib.name(), action = ?route.action, prefix = %route.nlri.prefix, path_id = ?route.nlri.path_id, "route");
                     sink.route(self.router, key, &rm.peer, epoch, &update, &route);
                 }
                 if let Some(family) = update.end_of_rib() {

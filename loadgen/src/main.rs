@@ -23,7 +23,7 @@ struct Args {
     /// Collector address to send to, e.g. 127.0.0.1:11019.
     #[arg(long, conflicts_with = "out")]
     target: Option<String>,
-    /// Write the stream of the first router to this file instead.
+    /// Write the routers' streams, one after the other, to this file instead.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Number of routers (connections).

@@ -56,23 +56,31 @@ pub(super) async fn serve<S: Sink>(shard: &Shard<S>, mut stream: TcpStream, rout
         shard.config.stale_timeout(),
         &mut *shard.sink.borrow_mut(),
     );
-    info!(shard = shard.id, %router, "router connected");
+    info!("router connected");
     let mut buf = shard.arena.borrow_mut().take();
     let (end, buf_back) = read_loop(shard, &mut stream, &mut session, buf, now).await;
     buf = buf_back;
     shard.arena.borrow_mut().give(buf);
     let counters = session.counters();
     match &end {
-        End::Terminated => info!(shard = shard.id, %router, "router sent Termination"),
-        End::Eof => info!(shard = shard.id, %router, "router closed the session"),
-        End::Shutdown => info!(shard = shard.id, %router, "closing router session for shutdown"),
+        End::Terminated => info!("router sent Termination"),
+        End::Eof => info!("router closed the session"),
+        End::Shutdown => info!("closing router session for shutdown"),
         End::Framing(e) => {
             shard.counters.borrow_mut().framing_errors += 1;
-            warn!(shard = shard.id, %router, error = %e, "BMP stream out of sync, closing the connection");
+            warn!(error = %e, "BMP stream out of sync, closing the connection");
         }
-        End::Io(e) => warn!(shard = shard.id, %router, error = %e, "router connection failed"),
+        End::Io(e) => warn!(error = %e, "router connection failed"),
     }
-    debug!(shard = shard.id, %router, ?counters, "router session counters");
+    let secs = now.elapsed().as_secs_f64();
+    info!(
+        messages = counters.messages,
+        routes = counters.routes,
+        secs,
+        routes_per_sec = counters.routes as f64 / secs.max(1e-9),
+        "router session ended"
+    );
+    debug!(?counters, "router session counters");
     let mut sink = shard.sink.borrow_mut();
     if !matches!(end, End::Terminated) {
         session.disconnected(&mut *sink);
@@ -105,7 +113,7 @@ async fn read_loop<S: Sink>(
                 session.poll_timers(now, &mut *shard.sink.borrow_mut());
                 if !idle_warned && now.duration_since(last_data) >= idle_warning {
                     idle_warned = true;
-                    warn!(shard = shard.id, router = %session.router(), secs = idle_warning.as_secs(), "no data from router");
+                    warn!(secs = idle_warning.as_secs(), "no data from router");
                 }
                 continue;
             }
@@ -127,7 +135,11 @@ async fn read_loop<S: Sink>(
         idle_warned = false;
         if buf.len() * 100 > buf.capacity() * 85 {
             shard.counters.borrow_mut().buffer_high += 1;
-            debug!(shard = shard.id, router = %session.router(), used = buf.len(), capacity = buf.capacity(), "receive buffer above 85%");
+            debug!(
+                used = buf.len(),
+                capacity = buf.capacity(),
+                "receive buffer above 85%"
+            );
         }
 
         let mut sink = shard.sink.borrow_mut();
@@ -144,7 +156,7 @@ async fn read_loop<S: Sink>(
                             .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
                         {
                             last_error_log = Some(now);
-                            warn!(shard = shard.id, router = %session.router(), error = %e, msg_type = frame.msg_type.name(), "BMP message skipped: does not decode");
+                            warn!(error = %e, msg_type = frame.msg_type.name(), "BMP message skipped: does not decode");
                         }
                     }
                     if flow == Flow::Close {

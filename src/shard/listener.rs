@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use monoio::net::{ListenerOpts, TcpListener};
-use tracing::warn;
+use tracing::{Instrument, info_span, warn};
 
 use super::{Shard, ShardReport, conn, drain};
 use crate::config::canonical;
@@ -73,12 +73,16 @@ pub(super) async fn run<S: Sink + 'static>(
         shard.counters.borrow_mut().accepted += 1;
         open.set(open.get() + 1);
         let (shard, open) = (shard.clone(), open.clone());
-        monoio::spawn(async move {
-            let router = SocketAddr::new(canonical(peer.ip()), peer.port());
-            conn::serve(&shard, stream, router).await;
-            shard.shared.connections.fetch_sub(1, Ordering::Relaxed);
-            open.set(open.get() - 1);
-        });
+        let router = SocketAddr::new(canonical(peer.ip()), peer.port());
+        let span = info_span!("router", shard = shard.id, %router);
+        monoio::spawn(
+            async move {
+                conn::serve(&shard, stream, router).await;
+                shard.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                open.set(open.get() - 1);
+            }
+            .instrument(span),
+        );
     }
     drop(listener);
     drain(&open, Instant::now() + shard.config.shutdown_timeout()).await;
