@@ -23,6 +23,9 @@ use crate::wire::frame::{COMMON_HEADER_LEN, Frame};
 /// How often an idle connection wakes to check timers and shutdown.
 const TICK: Duration = Duration::from_millis(200);
 
+/// Least time between two warnings of the same kind on one connection.
+const WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
 /// On shutdown, how long the socket must stay quiet before the session
 /// ends.
 const DRAIN_QUIET: Duration = Duration::from_millis(50);
@@ -100,6 +103,7 @@ async fn read_loop<S: Sink>(
     let mut last_data = start;
     let mut idle_warned = false;
     let mut last_error_log: Option<Instant> = None;
+    let mut last_buffer_warning: Option<Instant> = None;
     loop {
         // On shutdown, what the router already sent is still read and
         // handled: the session ends once the socket has been quiet for a
@@ -135,11 +139,14 @@ async fn read_loop<S: Sink>(
         idle_warned = false;
         if buf.len() * 100 > buf.capacity() * 85 {
             shard.counters.borrow_mut().buffer_high += 1;
-            debug!(
-                used = buf.len(),
-                capacity = buf.capacity(),
-                "receive buffer above 85%"
-            );
+            if last_buffer_warning.is_none_or(|t| now.duration_since(t) >= WARNING_INTERVAL) {
+                last_buffer_warning = Some(now);
+                warn!(
+                    used = buf.len(),
+                    capacity = buf.capacity(),
+                    "receive buffer above 85%: the router sends faster than it is processed"
+                );
+            }
         }
 
         let mut sink = shard.sink.borrow_mut();

@@ -342,3 +342,37 @@ fn real_captures_replayed_over_tcp() {
         );
     }
 }
+
+#[test]
+fn add_path_peers() {
+    let c = collector(&[]);
+    let mut data = Vec::new();
+    let expected = router_stream(&mut data, 2, 3000, 1000, 8, true).unwrap();
+    send(c.local_addr(), &data);
+    sleep(Duration::from_millis(300));
+    let (counts, shard) = stop(c);
+    assert_eq!(
+        (counts.announced, counts.sweeps, shard.bad_messages),
+        (expected, 2, 0)
+    );
+}
+
+#[test]
+fn dotenv_file_is_read() {
+    let dir = std::env::temp_dir().join(format!("riptide-dotenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(".env"),
+        "# comment\nBMP_MAX_CONNECTIONS=\"many\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_riptide"))
+        .current_dir(&dir)
+        .env_remove("BMP_MAX_CONNECTIONS")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("many"), "{err}");
+}
