@@ -251,4 +251,66 @@ mod tests {
         assert!(frames.next().is_none());
         assert_eq!(frames.remainder(), &[0x03, 0, 0]);
     }
+
+    #[test]
+    fn bad_version_in_a_whole_header() {
+        for v in [0x00, 0x01, 0x02, 0x04, 0xff] {
+            let msg = [v, 0, 0, 0, 6, 0x04];
+            assert_eq!(Frame::parse(&msg, 64), Err(WireError::BadVersion(v)));
+        }
+    }
+
+    #[test]
+    fn max_len_is_inclusive() {
+        let mut msg = vec![0x03, 0, 0, 0, 10, 0x04];
+        msg.extend_from_slice(&[0; 4]);
+        assert_eq!(Frame::parse(&msg, 10).unwrap().unwrap().wire_len(), 10);
+        assert_eq!(
+            Frame::parse(&msg, 9),
+            Err(WireError::BadLength("BMP common header"))
+        );
+        // A header-only message (length 6) is valid: an empty body.
+        let f = Frame::parse(&msg[..6], 64);
+        assert_eq!(f, Ok(None), "length 10 still needs 4 octets");
+        let empty = [0x03, 0, 0, 0, 6, 0x05];
+        assert!(Frame::parse(&empty, 6).unwrap().unwrap().body.is_empty());
+    }
+
+    #[test]
+    fn message_types_round_trip() {
+        for code in 0..=u8::MAX {
+            let t = MessageType::from_u8(code);
+            assert_eq!(t.to_u8(), code);
+            assert_eq!(matches!(t, MessageType::Unknown(_)), code > 6);
+        }
+        let names: Vec<_> = (0..=7).map(|c| MessageType::from_u8(c).name()).collect();
+        assert_eq!(
+            names,
+            [
+                "route_monitoring",
+                "statistics_report",
+                "peer_down",
+                "peer_up",
+                "initiation",
+                "termination",
+                "route_mirroring",
+                "unknown"
+            ]
+        );
+        let f = Frame::parse(&[0x03, 0, 0, 0, 7, 0xc8, 0x01], 64)
+            .unwrap()
+            .unwrap();
+        assert_eq!(f.msg_type, MessageType::Unknown(200));
+    }
+
+    #[test]
+    fn frames_yield_an_error_once() {
+        let mut stream = vec![0x03, 0, 0, 0, 6, 0x04];
+        stream.extend_from_slice(&[0x02, 0, 0, 0, 6, 0x04, 0x03, 0, 0, 0, 6, 0x04]);
+        let mut frames = Frames::new(&stream, 64);
+        assert!(frames.next().unwrap().is_ok());
+        assert_eq!(frames.next(), Some(Err(WireError::BadVersion(2))));
+        assert_eq!(frames.next(), None);
+        assert_eq!(frames.remainder().len(), 12, "not consumed after the error");
+    }
 }

@@ -188,4 +188,38 @@ mod tests {
         let slots: Vec<_> = DECODED_FAMILIES.iter().map(|f| f.slot().unwrap()).collect();
         assert_eq!(slots, (0..10).collect::<Vec<_>>());
     }
+
+    #[test]
+    fn names_and_raw_families() {
+        let cases = [
+            (AFI_IPV4, SAFI_UNICAST, "ipv4-unicast", true),
+            (AFI_IPV4, SAFI_MULTICAST, "ipv4-multicast", true),
+            (AFI_IPV4, SAFI_LABELED, "ipv4-labeled-unicast", true),
+            (AFI_IPV4, SAFI_MPLS_VPN, "ipv4-vpn", true),
+            (AFI_IPV4, SAFI_MULTICAST_VPN, "ipv4-multicast-vpn", true),
+            (AFI_IPV4, SAFI_FLOWSPEC, "ipv4-flowspec", false),
+            (AFI_IPV4, SAFI_FLOWSPEC_VPN, "ipv4-flowspec-vpn", false),
+            (AFI_IPV6, SAFI_UNICAST, "ipv6-unicast", true),
+            (AFI_IPV6, SAFI_MULTICAST, "ipv6-multicast", true),
+            (AFI_IPV6, SAFI_LABELED, "ipv6-labeled-unicast", true),
+            (AFI_IPV6, SAFI_MPLS_VPN, "ipv6-vpn", true),
+            (AFI_IPV6, SAFI_MULTICAST_VPN, "ipv6-multicast-vpn", true),
+            (AFI_IPV6, SAFI_FLOWSPEC, "ipv6-flowspec", false),
+            (AFI_IPV6, SAFI_FLOWSPEC_VPN, "ipv6-flowspec-vpn", false),
+            (AFI_L2VPN, SAFI_EVPN, "l2vpn-evpn", false),
+            (AFI_BGP_LS, SAFI_BGP_LS, "bgp-ls", false),
+            (AFI_IPV4, 0x47, "other", false),
+            (0x0003, SAFI_UNICAST, "other", false),
+        ];
+        for (afi, safi, name, decoded) in cases {
+            let f = AfiSafi::new(afi, safi);
+            assert_eq!(f.name(), name);
+            assert_eq!(f.nlri_kind().is_some(), decoded, "{name}");
+            assert_eq!(f.slot().is_some(), decoded, "{name}");
+            assert_eq!(DECODED_FAMILIES.contains(&f), decoded, "{name}");
+        }
+        assert_eq!(AfiSafi::new(25, 70).to_string(), "25/70");
+        assert_eq!(Family::V4.max_len(), 32);
+        assert_eq!(Family::V6.max_len(), 128);
+    }
 }

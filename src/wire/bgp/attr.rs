@@ -598,4 +598,169 @@ mod tests {
             .unwrap();
         assert_eq!(lc.to_string(), "1:2:3");
     }
+
+    #[test]
+    fn attr_iter_truncations() {
+        // extended length flag with one length octet
+        let mut it = AttrIter::new(&[0x90, 0x04, 0x00]);
+        assert_eq!(
+            it.next(),
+            Some(Err(WireError::Truncated("attribute length")))
+        );
+        assert_eq!(it.next(), None);
+        // length 4, two value octets
+        let mut it = AttrIter::new(&[0x40, 0x03, 0x04, 192, 0]);
+        assert_eq!(
+            it.next(),
+            Some(Err(WireError::Truncated("attribute value")))
+        );
+        assert_eq!(it.remaining(), 0);
+        // extended length used for a short value is fine
+        let mut it = AttrIter::new(&[0x50, 0x20, 0x00, 0x00]);
+        assert_eq!(
+            it.next(),
+            Some(Ok(RawAttr {
+                flags: 0x50,
+                code: code::LARGE_COMMUNITIES,
+                value: &[]
+            }))
+        );
+    }
+
+    #[test]
+    fn origin_and_segment_codes() {
+        let origins: Vec<_> = (0..4).map(Origin::from_u8).collect();
+        assert_eq!(
+            origins,
+            [
+                Some(Origin::Igp),
+                Some(Origin::Egp),
+                Some(Origin::Incomplete),
+                None
+            ]
+        );
+        for o in [Origin::Igp, Origin::Egp, Origin::Incomplete] {
+            assert_eq!(Origin::from_u8(o.to_u8()), Some(o));
+        }
+        let letters: Vec<_> = origins.iter().flatten().map(|o| o.letter()).collect();
+        assert_eq!(letters, ["i", "e", "?"]);
+        for t in [
+            SegmentType::Set,
+            SegmentType::Sequence,
+            SegmentType::ConfedSequence,
+            SegmentType::ConfedSet,
+        ] {
+            assert_eq!(SegmentType::from_u8(t.to_u8()), Some(t));
+        }
+        assert_eq!(SegmentType::from_u8(0), None);
+    }
+
+    #[test]
+    fn as_path_segments_and_hops() {
+        #[rustfmt::skip]
+        let v = [
+            0x03, 0x02, 0x00, 0x00, 0xfd, 0xe9, 0x00, 0x00, 0xfd, 0xea, // AS_CONFED_SEQUENCE 65001 65002
+            0x04, 0x01, 0x00, 0x00, 0xfd, 0xeb,                         // AS_CONFED_SET {65003}
+            0x02, 0x01, 0x00, 0x00, 0xfd, 0xe8,                         // AS_SEQUENCE 65000
+            0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, // AS_SET {1 2 3}
+            0x00, 0x00, 0x00, 0x03,
+        ];
+        assert_eq!(
+            check_as_path(&v, 4),
+            Ok(2),
+            "confeds count 0, a set counts 1"
+        );
+        let p = AsPath::new(&v, 4, None);
+        assert_eq!(p.raw(), &v);
+        assert_eq!(p.asn_width(), 4);
+        let segs: Vec<_> = p.segments().map(|s| (s.kind, s.len())).collect();
+        assert_eq!(
+            segs,
+            [
+                (SegmentType::ConfedSequence, 2),
+                (SegmentType::ConfedSet, 1),
+                (SegmentType::Sequence, 1),
+                (SegmentType::Set, 3),
+            ]
+        );
+        assert!(p.segments().all(|s| !s.is_empty()));
+        assert_eq!(p.hop_count(), 2);
+        assert_eq!(p.origin_asn(), None, "the path ends in a set");
+        assert_eq!(
+            p.asns().collect::<Vec<_>>(),
+            [65001, 65002, 65003, 65000, 1, 2, 3]
+        );
+        // An empty AS_PATH (iBGP) is valid and has no origin.
+        let p = AsPath::new(&[], 4, None);
+        assert_eq!((p.hop_count(), p.origin_asn()), (0, None));
+    }
+
+    #[test]
+    fn as4_path_merge_keeps_leading_set_and_confed() {
+        // AS_PATH: confed-seq (65001), seq 100 23456 23456, set {300 400}
+        // AS4_PATH: seq 4200000001 4200000002, set {300 400}
+        // AS_PATH counts 4 hops, AS4_PATH 3: keep 1 hop (100) of AS_PATH.
+        #[rustfmt::skip]
+        let path = [
+            0x03, 0x01, 0xfd, 0xe9,
+            0x02, 0x03, 0x00, 0x64, 0x5b, 0xa0, 0x5b, 0xa0,
+            0x01, 0x02, 0x01, 0x2c, 0x01, 0x90,
+        ];
+        let mut as4 = seq(&[4_200_000_001, 4_200_000_002], 4);
+        as4.extend_from_slice(&[0x01, 0x02, 0, 0, 0x01, 0x2c, 0, 0, 0x01, 0x90]);
+        let p = AsPath::new(&path, 2, Some(&as4));
+        assert!(p.is_merged());
+        let segs: Vec<_> = p
+            .segments()
+            .map(|s| (s.kind, s.asns().collect::<Vec<_>>()))
+            .collect();
+        assert_eq!(
+            segs,
+            [
+                (SegmentType::ConfedSequence, vec![65001]),
+                (SegmentType::Sequence, vec![100]),
+                (SegmentType::Sequence, vec![4_200_000_001, 4_200_000_002]),
+                (SegmentType::Set, vec![300, 400]),
+            ]
+        );
+        assert_eq!(p.hop_count(), 4);
+        // Equal lengths: AS4_PATH replaces AS_PATH entirely.
+        let path = seq(&[23456, 23456], 2);
+        let as4 = seq(&[4_200_000_001, 4_200_000_002], 4);
+        let p = AsPath::new(&path, 2, Some(&as4));
+        assert_eq!(p.asns().collect::<Vec<_>>(), [4_200_000_001, 4_200_000_002]);
+        assert_eq!(p.origin_asn(), Some(4_200_000_002));
+    }
+
+    #[test]
+    fn value_iterators_and_formats() {
+        let c: Vec<_> = communities(&[0xff, 0xff, 0xff, 0x01, 0xfd, 0xe8, 0x00, 0x64]).collect();
+        assert_eq!(c, [Community(0xffff_ff01), Community(0xfde8_0064)]);
+        assert_eq!(c[0].to_string(), "65535:65281");
+        let clusters: Vec<_> = cluster_list(&[10, 0, 0, 1, 10, 0, 0, 2]).collect();
+        assert_eq!(
+            clusters,
+            [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)]
+        );
+        let e: Vec<_> = ext_communities(&[0x01, 0x02, 192, 0, 2, 1, 0x00, 0x07]).collect();
+        assert_eq!(e[0].to_string(), "RT:192.0.2.1:7");
+        let soo4 = ExtCommunity([0x02, 0x03, 0xfa, 0x56, 0xea, 0x00, 0x00, 0x09]);
+        assert_eq!(soo4.to_string(), "SoO:4200000000:9");
+        let soo_ip = ExtCommunity([0x01, 0x03, 10, 0, 0, 1, 0x00, 0x02]);
+        assert_eq!(soo_ip.to_string(), "SoO:10.0.0.1:2");
+        // Non-transitive (0x40) route target: same rendering.
+        let rt_nt = ExtCommunity([0x40, 0x02, 0xfd, 0xe8, 0, 0, 0, 1]);
+        assert_eq!(rt_nt.to_string(), "RT:65000:1");
+        // Type 0x03 (opaque) with subtype 0x02 is not a route target.
+        let opaque = ExtCommunity([0x03, 0x02, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(opaque.to_string(), "0x0302000000000001");
+        let lc: Vec<_> = large_communities(&[0; 24]).collect();
+        assert_eq!(lc.len(), 2);
+        let big = LargeCommunity {
+            global: 4_200_000_000,
+            local1: 0,
+            local2: u32::MAX,
+        };
+        assert_eq!(big.to_string(), "4200000000:0:4294967295");
+    }
 }

@@ -130,4 +130,35 @@ mod tests {
             Err(WireError::TrailingBytes("BGP message"))
         );
     }
+
+    #[test]
+    fn small_messages_and_read_leaves_the_rest() {
+        let keepalive = crate::wire::test_vectors::bgp(MSG_KEEPALIVE, &[]);
+        let refresh = crate::wire::test_vectors::bgp(MSG_ROUTE_REFRESH, &[&[0, 1, 0, 1]]);
+        let stream = [&keepalive[..], &refresh].concat();
+        let mut r = Reader::new(&stream);
+        let k = BgpMessage::read(&mut r).unwrap();
+        assert_eq!((k.msg_type, k.body), (MSG_KEEPALIVE, &[][..]));
+        assert_eq!(r.len(), refresh.len());
+        let rr = BgpMessage::read(&mut r).unwrap();
+        assert_eq!(
+            (rr.msg_type, rr.body),
+            (MSG_ROUTE_REFRESH, &[0, 1, 0, 1][..])
+        );
+        assert!(r.is_empty());
+        // A failed read leaves the reader where it was.
+        let mut r = Reader::new(&keepalive[..18]);
+        assert_eq!(
+            BgpMessage::read(&mut r),
+            Err(WireError::Truncated("BGP type"))
+        );
+        assert_eq!(r.len(), 18);
+        // NOTIFICATION data is kept raw.
+        let n = Notification::parse(&[2, 2, 0xfd, 0xe8]).unwrap();
+        assert_eq!((n.code, n.subcode, n.data), (2, 2, &[0xfd, 0xe8][..]));
+        assert_eq!(
+            Notification::parse(&[]),
+            Err(WireError::Truncated("NOTIFICATION code"))
+        );
+    }
 }

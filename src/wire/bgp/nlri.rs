@@ -315,6 +315,7 @@ fn read_labeled<'a>(
 }
 
 /// Scans a block of NLRI, reading lengths only.
+#[inline]
 pub(crate) fn scan(buf: &[u8], kind: NlriKind, add_path: bool) -> Scan {
     let mut s = Scan {
         valid: 0,
@@ -390,10 +391,11 @@ impl<'a> Section<'a> {
     /// Exporters are known to send path identifiers they never announced
     /// (and the reverse). Reading such a block the negotiated way yields
     /// junk such as runs of `0.0.0.0/0`, because the high octets of a small
-    /// path identifier look like zero-length prefixes. So: if the
-    /// negotiated reading does not consume the block exactly, or it yields
-    /// default routes where the ADD-PATH reading fits exactly and yields
-    /// none, the other reading is taken and the mismatch reported.
+    /// path identifier look like zero-length prefixes. So the other
+    /// reading is taken, and the mismatch reported, when it consumes the
+    /// block exactly and either the negotiated reading does not, or the
+    /// plain reading yields default routes where the ADD-PATH one yields
+    /// none. A block neither reading consumes keeps its valid head.
     #[inline]
     pub(crate) fn decide(buf: &'a [u8], kind: NlriKind, negotiated: bool) -> (Self, Decision) {
         if buf.is_empty() {
@@ -411,7 +413,7 @@ impl<'a> Section<'a> {
             return (make(primary, negotiated), Decision::default());
         }
         let alt = scan(buf, kind, !negotiated);
-        if fits(&alt) && alt.defaults == 0 {
+        if fits(&alt) && (!fits(&primary) || alt.defaults == 0) {
             let d = Decision {
                 add_path_mismatch: true,
                 malformed: false,
@@ -605,5 +607,119 @@ mod tests {
         let p = Prefix::new("10.1.2.3".parse().unwrap(), 12).unwrap();
         assert_eq!(p.to_string(), "10.0.0.0/12");
         assert!(Prefix::new("10.0.0.0".parse().unwrap(), 33).is_err());
+    }
+
+    #[test]
+    fn shared_vectors_decode() {
+        for v in crate::wire::test_vectors::nlri_vectors() {
+            let kind = v.family.nlri_kind().unwrap();
+            let (s, d) = Section::decide(v.bytes, kind, v.add_path);
+            assert_eq!(d, Decision::default(), "{}", v.name);
+            assert_eq!((s.count(), s.add_path()), (1, v.add_path), "{}", v.name);
+            assert_eq!(s.iter().collect::<Vec<_>>(), [v.nlri], "{}", v.name);
+        }
+    }
+
+    /// Every way one NLRI can be malformed, and the reader left untouched.
+    #[test]
+    fn read_one_errors() {
+        const V6_VPN: NlriKind = NlriKind {
+            family: Family::V6,
+            encoding: Encoding::Vpn,
+        };
+        #[rustfmt::skip]
+        let cases: [(&str, NlriKind, bool, &[u8], WireError); 16] = [
+            ("plain: path ID cut", V4, true, &[0, 0, 1], WireError::Truncated("path identifier")),
+            ("plain: no length", V4, true, &[0, 0, 0, 1], WireError::Truncated("NLRI length")),
+            ("plain: /33", V4, false, &[33, 1, 2, 3, 4, 5], WireError::BadPrefixLength(33)),
+            ("plain: /129", V6, false, &[129], WireError::BadPrefixLength(129)),
+            ("plain: prefix cut", V4, false, &[24, 192, 0], WireError::Truncated("prefix")),
+            ("labeled: path ID cut", V4_LU, true, &[0, 0], WireError::Truncated("path identifier")),
+            ("labeled: no length", V4_LU, false, &[], WireError::Truncated("NLRI length")),
+            ("labeled: shorter than a label", V4_LU, false, &[16, 0, 0], WireError::BadPrefixLength(16)),
+            ("labeled: label cut", V4_LU, false, &[48, 0x00, 0x3e], WireError::Truncated("label")),
+            // two labels without bottom-of-stack, then not enough bits for a third
+            ("labeled: stack runs past the length", V4_LU, false, &[56, 0, 0x3e, 0x80, 0, 0x7d, 0x00, 10], WireError::BadPrefixLength(8)),
+            ("labeled: /33 after the label", V4_LU, false, &[57, 0, 0, 0x31, 1, 2, 3, 4, 5], WireError::BadPrefixLength(33)),
+            ("labeled: prefix cut", V4_LU, false, &[48, 0, 0, 0x31, 203, 0], WireError::Truncated("prefix")),
+            ("vpn: shorter than label and RD", V4_VPN, false, &[80, 0, 0, 0x31], WireError::BadPrefixLength(56)),
+            ("vpn: RD cut", V4_VPN, false, &[88, 0, 0, 0x31, 0, 0, 0xfd, 0xe8], WireError::Truncated("route distinguisher")),
+            ("vpn: /33 after the RD", V4_VPN, false, &[121, 0, 0, 0x31, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5], WireError::BadPrefixLength(33)),
+            ("vpn v6: /129 after the RD", V6_VPN, false, &[217, 0, 0, 0x31, 0, 0, 0, 0, 0, 0, 0, 0], WireError::BadPrefixLength(129)),
+        ];
+        for (name, kind, add_path, buf, err) in cases {
+            let mut r = Reader::new(buf);
+            assert_eq!(read_one(&mut r, kind, add_path), Err(err), "{name}");
+            assert_eq!(r.len(), buf.len(), "{name}: reader moved");
+        }
+    }
+
+    #[test]
+    fn labels_and_withdraw_compat_values() {
+        let l = Labels::new(&[0x00, 0x3e, 0x80, 0x00, 0x7d, 0x01, 0xff, 0xff, 0xf1]);
+        assert_eq!(l.values().collect::<Vec<_>>(), [1000, 2000, 0xfffff]);
+        assert!(Labels::default().is_empty());
+        // RFC 8277 §2.4: a withdrawal may carry 0x000000 instead of a
+        // bottom-of-stack label.
+        let buf = [48, 0x00, 0x00, 0x00, 203, 0, 113];
+        let (s, d) = Section::decide(&buf, V4_LU, false);
+        assert_eq!(d, Decision::default());
+        let n = s.iter().next().unwrap();
+        assert_eq!(
+            (n.prefix.to_string(), n.labels.raw()),
+            ("203.0.113.0/24".to_owned(), &[0u8, 0, 0][..])
+        );
+    }
+
+    #[test]
+    fn prefixes() {
+        let p = Prefix::new("2001:db8:ffff::1".parse().unwrap(), 32).unwrap();
+        assert_eq!(p.to_string(), "2001:db8::/32");
+        assert_eq!(
+            (p.len(), p.family(), p.is_default()),
+            (32, Family::V6, false)
+        );
+        let d = Prefix::new("::".parse().unwrap(), 0).unwrap();
+        assert!(d.is_default());
+        assert_eq!(d.to_string(), "::/0");
+        let host = Prefix::new("2001:db8::1".parse().unwrap(), 128).unwrap();
+        assert_eq!(host.addr().to_string(), "2001:db8::1");
+        assert_eq!(
+            Prefix::new("2001:db8::".parse().unwrap(), 129),
+            Err(WireError::BadPrefixLength(129))
+        );
+        // Host bits in the last octet of an IPv6 wire prefix are cleared.
+        let (s, _) = Section::decide(&[33, 0x20, 0x01, 0x0d, 0xb8, 0xff], V6, false);
+        assert_eq!(collect(&s), ["2001:db8:8000::/33"]);
+    }
+
+    #[test]
+    fn rd_types() {
+        let rd = RouteDistinguisher([0, 0, 0xfd, 0xe8, 0, 0, 0, 100]);
+        assert_eq!(
+            (rd.rd_type(), rd.to_string()),
+            (0, "0:65000:100".to_owned())
+        );
+        assert!(!rd.is_zero());
+        assert!(RouteDistinguisher::default().is_zero());
+        let rd = RouteDistinguisher([0, 3, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            (rd.rd_type(), rd.to_string()),
+            (3, "3:010203040506".to_owned())
+        );
+    }
+
+    #[test]
+    fn empty_and_counted_sections() {
+        let (s, d) = Section::decide(&[], V4, true);
+        assert_eq!(
+            (s.count(), s.is_empty(), s.add_path(), d),
+            (0, true, false, Decision::default())
+        );
+        let buf = [8, 10, 16, 10, 1, 24, 10, 1, 2];
+        let (s, _) = Section::decide(&buf, V4, false);
+        assert_eq!(s.count(), 3);
+        let scanned = scan(&buf, V4, false);
+        assert_eq!((scanned.valid, scanned.count, scanned.defaults), (9, 3, 0));
     }
 }

@@ -370,4 +370,118 @@ mod tests {
         body.push(0);
         assert_eq!(Open::parse(&body), Err(WireError::TrailingBytes("OPEN")));
     }
+
+    #[test]
+    fn every_capability_kind() {
+        #[rustfmt::skip]
+        let params = [
+            0x02, 0x06,                         // capabilities parameter, 6 octets
+            0x01, 0x04, 0x00, 0x01, 0x00, 0x80, //   multiprotocol IPv4 VPN
+            0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // parameter 1 (authentication, deprecated): skipped
+            0x02, 0x02, 0x02, 0x00,             // capabilities: route refresh
+            0x02, 0x02, 0x06, 0x00,             // capabilities: extended message
+            0x02, 0x08,                         // capabilities parameter, 8 octets
+            0x40, 0x06, 0x80, 0x78,             //   graceful restart: R, 120 s,
+            0x00, 0x01, 0x01, 0x80,             //     IPv4 unicast, forwarding preserved
+            0x02, 0x06,                         // capabilities parameter, 6 octets
+            0x41, 0x04, 0xfa, 0x56, 0xea, 0x00, //   4-octet AS 4200000000
+            0x02, 0x0a,                         // capabilities parameter, 10 octets
+            0x45, 0x08,                         //   ADD-PATH, two entries:
+            0x00, 0x01, 0x01, 0x01,             //     IPv4 unicast receive
+            0x00, 0x02, 0x04, 0x02,             //     IPv6 labeled unicast send
+            0x02, 0x03, 0x49, 0x01, 0x00,       // capabilities: unknown 73 (FQDN), 1 octet
+        ];
+        let body = open_body(&params);
+        let o = Open::parse(&body).unwrap();
+        let caps: Vec<_> = o.capabilities().collect();
+        assert_eq!(
+            caps,
+            [
+                Capability::Multiprotocol(AfiSafi::new(1, 0x80)),
+                Capability::RouteRefresh,
+                Capability::ExtendedMessage,
+                Capability::GracefulRestart(&[0x80, 0x78, 0x00, 0x01, 0x01, 0x80]),
+                Capability::FourOctetAs(4_200_000_000),
+                Capability::AddPath(&[0x00, 0x01, 0x01, 0x01, 0x00, 0x02, 0x04, 0x02]),
+                Capability::Unknown {
+                    code: 0x49,
+                    value: &[0x00]
+                },
+            ]
+        );
+        let codes: Vec<_> = caps.iter().map(Capability::code).collect();
+        assert_eq!(codes, [1, 2, 6, 64, 65, 69, 73]);
+        assert_eq!(o.asn(), 4_200_000_000);
+        assert_eq!(o.add_path(IPV4_UNICAST), Some(AddPathDirection::Receive));
+        assert_eq!(o.add_path(AfiSafi::new(2, 4)), Some(AddPathDirection::Send));
+        assert_eq!(o.add_path(IPV6_UNICAST), None);
+        assert!(!o.extended_params);
+    }
+
+    #[test]
+    fn no_optional_parameters() {
+        let body = open_body(&[]);
+        let o = Open::parse(&body).unwrap();
+        assert_eq!(o.version, 4);
+        assert_eq!(o.hold_time, 180);
+        assert_eq!(o.bgp_id, Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(o.capabilities().count(), 0);
+        assert_eq!(o.four_octet_as(), None);
+        assert_eq!(o.asn(), 23456, "my AS when there is no 4-octet capability");
+    }
+
+    #[test]
+    fn extended_params_with_two_parameters() {
+        #[rustfmt::skip]
+        let b = [
+            0x04, 0xfd, 0xe8, 0x00, 0x5a, 10, 0, 0, 1, // version, AS 65000, hold 90, ID
+            0xff,                   // non-extended length 255 ...
+            0xff,                   // ... and type 255: RFC 9072 format
+            0x00, 0x0e,             // extended parameters length 14
+            0x01, 0x00, 0x02, 0xaa, 0xbb,       // parameter 1, 2 octets: skipped
+            0x02, 0x00, 0x06,                   // capabilities, 6 octets
+            0x45, 0x04, 0x00, 0x02, 0x01, 0x03, //   ADD-PATH IPv6 unicast both
+        ];
+        let o = Open::parse(&b).unwrap();
+        assert!(o.extended_params);
+        assert_eq!(o.asn(), 65000);
+        assert_eq!(o.add_path(IPV6_UNICAST), Some(AddPathDirection::Both));
+    }
+
+    #[test]
+    fn non_extended_length_255_without_marker() {
+        // Length 255 followed by a capabilities parameter (type 2, not 255)
+        // is the plain format: 255 octets of parameters.
+        let mut params = vec![0x02, 0xfd]; // capabilities, 253 octets
+        for _ in 0..125 {
+            params.extend_from_slice(&[0x02, 0x00]); // route refresh
+        }
+        params.extend_from_slice(&[0x49, 0x01, 0x00]); // unknown 73, 1 octet
+        let body = open_body(&params);
+        assert_eq!(body[9], 255);
+        let o = Open::parse(&body).unwrap();
+        assert!(!o.extended_params);
+        assert_eq!(o.capabilities().count(), 126);
+    }
+
+    #[test]
+    fn add_path_directions() {
+        use AddPathDirection::*;
+        for v in 0..=u8::MAX {
+            assert_eq!(AddPathDirection::from_u8(v).to_u8(), v);
+        }
+        let cases = [
+            (Receive, true, false),
+            (Send, false, true),
+            (Both, true, true),
+            (Unknown(0), false, false),
+        ];
+        for (d, receives, sends) in cases {
+            assert_eq!((d.receives(), d.sends()), (receives, sends), "{d:?}");
+        }
+        // A trailing partial entry cannot happen (the length is checked),
+        // but entries are read in whole chunks of four.
+        let entries: Vec<_> = add_path_entries(&[0, 1, 1, 3, 0, 2, 1]).collect();
+        assert_eq!(entries, [(IPV4_UNICAST, Both)]);
+    }
 }

@@ -251,6 +251,7 @@ impl PerPeerHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::test_vectors::{peer_global_v4, peer_vectors};
 
     pub(crate) fn raw_header(peer_type: u8, flags: u8, addr: [u8; 16]) -> Vec<u8> {
         let mut v = vec![peer_type, flags];
@@ -298,5 +299,89 @@ mod tests {
             PerPeerHeader::parse(&buf[..41]),
             Err(WireError::Truncated("per-peer header"))
         );
+    }
+
+    #[test]
+    fn shared_vectors_decode() {
+        for v in peer_vectors() {
+            let (h, rest) = PerPeerHeader::parse(&v.bytes).unwrap();
+            assert_eq!(h, v.header, "{}", v.name);
+            assert!(rest.is_empty());
+        }
+    }
+
+    /// (peer type, flags) → (RIB, legacy AS_PATH, filtered Loc-RIB, IPv6).
+    #[test]
+    fn flags_by_peer_type() {
+        use RibKind::*;
+        let (v, l, a, o) = (PeerFlags::V, PeerFlags::L, PeerFlags::A, PeerFlags::O);
+        let cases = [
+            (0, 0, AdjRibInPre, false, false, false),
+            (0, v, AdjRibInPre, false, false, true),
+            (0, l, AdjRibInPost, false, false, false),
+            (1, a, AdjRibInPre, true, false, false),
+            (2, o, AdjRibOutPre, false, false, false),
+            (0, o | l, AdjRibOutPost, false, false, false),
+            (1, v | l | a | o, AdjRibOutPost, true, false, true),
+            (9, v | a, AdjRibInPre, true, false, true),
+            // Loc-RIB: only F is defined; V, L, A, O bits mean nothing.
+            (3, 0, LocRib, false, false, false),
+            (3, PeerFlags::F, LocRib, false, true, false),
+            (3, l | a | o, LocRib, false, false, false),
+        ];
+        let v6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        for (t, flags, rib, legacy, filtered, is_v6) in cases {
+            let (h, _) = PerPeerHeader::parse(&raw_header(t, flags, v6)).unwrap();
+            let case = format!("type {t} flags {flags:#04x}");
+            assert_eq!(h.rib_kind(), rib, "{case}");
+            assert_eq!(h.legacy_as_path(), legacy, "{case}");
+            assert_eq!(h.loc_rib_filtered(), filtered, "{case}");
+            assert_eq!(h.address.is_ipv6(), is_v6, "{case}");
+        }
+    }
+
+    #[test]
+    fn codes_and_names() {
+        for c in 0..=u8::MAX {
+            assert_eq!(PeerType::from_u8(c).to_u8(), c);
+        }
+        let names: Vec<_> = (0..5).map(|c| PeerType::from_u8(c).name()).collect();
+        assert_eq!(
+            names,
+            [
+                "global",
+                "rd-instance",
+                "local-instance",
+                "loc-rib",
+                "unknown"
+            ]
+        );
+        use RibKind::*;
+        let ribs = [
+            AdjRibInPre,
+            AdjRibInPost,
+            LocRib,
+            AdjRibOutPre,
+            AdjRibOutPost,
+        ];
+        let codes: Vec<_> = ribs.iter().map(|r| r.code()).collect();
+        assert_eq!(codes, [0, 1, 2, 3, 4]);
+        let names: Vec<_> = ribs.iter().map(|r| r.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "adj-rib-in-pre",
+                "adj-rib-in-post",
+                "loc-rib",
+                "adj-rib-out-pre",
+                "adj-rib-out-post"
+            ]
+        );
+        let h = PerPeerHeader {
+            ts_sec: 0,
+            ts_usec: 0,
+            ..peer_global_v4()
+        };
+        assert_eq!(h.timestamp_micros(), 0);
     }
 }

@@ -96,3 +96,121 @@ impl<'a> RouteMirroring<'a> {
             .filter_map(|t| <[u8; 2]>::try_from(t.value).ok().map(u16::from_be_bytes))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::bgp::message::{MSG_KEEPALIVE, MSG_UPDATE};
+    use crate::wire::bmp::BmpMessage;
+    use crate::wire::bmp::tlv::{TLV_STRING, Tlv};
+    use crate::wire::test_vectors::{self as tv, parse};
+
+    #[test]
+    fn initiation_with_all_tlvs() {
+        let BmpMessage::Initiation(m) = parse(&tv::INITIATION) else {
+            panic!("not an Initiation");
+        };
+        assert_eq!(m.sys_name(), Some("r1"));
+        assert_eq!(m.sys_descr(), Some("FRR 10"));
+        assert_eq!(
+            m.info.find(TLV_STRING).and_then(|t| t.as_str()),
+            Some("lab")
+        );
+        assert_eq!(
+            m.info.iter().map(|t| t.tlv_type).collect::<Vec<_>>(),
+            [TLV_STRING, TLV_SYS_DESCR, TLV_SYS_NAME]
+        );
+    }
+
+    #[test]
+    fn initiation_keeps_unknown_tlvs_and_tolerates_bad_utf8() {
+        #[rustfmt::skip]
+        let body = [
+            0x00, 0x02, 0x00, 0x02, // TLV type 2 (sysName), length 2
+            0xc3, 0x28,             //   invalid UTF-8
+            0x01, 0x00, 0x00, 0x00, // TLV type 256 (unassigned), length 0
+        ];
+        let m = Initiation::parse(&body).unwrap();
+        assert_eq!(m.sys_name(), None);
+        assert_eq!(m.sys_descr(), None);
+        assert_eq!(
+            m.info.iter().last(),
+            Some(Tlv {
+                tlv_type: 0x0100,
+                value: &[]
+            })
+        );
+        // RFC 7854 wants sysName and sysDescr, but an empty Initiation is
+        // recorded rather than dropped.
+        assert!(Initiation::parse(&[]).unwrap().info.is_empty());
+    }
+
+    #[test]
+    fn termination_reasons() {
+        let BmpMessage::Termination(m) = parse(&tv::TERMINATION) else {
+            panic!("not a Termination");
+        };
+        assert_eq!(m.reason(), Some(1));
+        assert_eq!(m.info.find(TLV_STRING).unwrap().as_str(), Some("bye"));
+        // 0 administratively closed .. 4 permanently administratively closed
+        for reason in [0u16, 1, 2, 3, 4, 0xffff] {
+            let mut body = vec![0x00, 0x01, 0x00, 0x02]; // TLV type 1, length 2
+            body.extend_from_slice(&reason.to_be_bytes());
+            assert_eq!(Termination::parse(&body).unwrap().reason(), Some(reason));
+        }
+        // A reason TLV of the wrong length is kept but has no reason.
+        let body = [0x00, 0x01, 0x00, 0x01, 0x02];
+        assert_eq!(Termination::parse(&body).unwrap().reason(), None);
+        assert_eq!(Termination::parse(&[]).unwrap().reason(), None);
+    }
+
+    #[test]
+    fn route_mirroring_message_and_information() {
+        let bytes = tv::route_mirroring();
+        let BmpMessage::RouteMirroring(m) = parse(&bytes) else {
+            panic!("not a Route Mirroring");
+        };
+        assert_eq!(m.peer, tv::peer_global_v4());
+        let msgs: Vec<_> = m.bgp_messages().collect();
+        assert_eq!(
+            msgs,
+            [Ok(BgpMessage {
+                msg_type: MSG_KEEPALIVE,
+                body: &[]
+            })]
+        );
+        assert_eq!(m.info_codes().collect::<Vec<_>>(), [1]);
+    }
+
+    #[test]
+    fn route_mirroring_errored_pdu() {
+        // An errored PDU (information code 0) whose BGP message is broken is
+        // still a valid Route Mirroring message: the error surfaces only
+        // when the mirrored message is read.
+        let update = tv::bgp(MSG_UPDATE, &[&tv::update_body(&[], &[], &[])]);
+        let mut bad = update.clone();
+        bad[3] = 0x00; // marker octet 3
+        #[rustfmt::skip]
+        let body = [
+            &tv::PEER_GLOBAL_V4[..],
+            &[0x00, 0x01, 0x00, 0x02, 0x00, 0x00], // information: code 0, errored PDU
+            &[0x00, 0x00, 0x00, 0x17],             // BGP message TLV, length 23
+            &bad,
+            &[0x00, 0x00, 0x00, 0x17],             // BGP message TLV, length 23
+            &update,
+        ]
+        .concat();
+        let m = RouteMirroring::parse(&body).unwrap();
+        assert_eq!(m.info_codes().collect::<Vec<_>>(), [0]);
+        let msgs: Vec<_> = m.bgp_messages().collect();
+        assert_eq!(msgs[0], Err(WireError::BadMarker));
+        assert_eq!(msgs[1].unwrap().msg_type, MSG_UPDATE);
+        assert_eq!(msgs[1].unwrap().body, &[0, 0, 0, 0]);
+        // An information TLV of the wrong length yields no code.
+        let body = [&tv::PEER_GLOBAL_V4[..], &[0x00, 0x01, 0x00, 0x01, 0x00]].concat();
+        assert_eq!(
+            RouteMirroring::parse(&body).unwrap().info_codes().count(),
+            0
+        );
+    }
+}

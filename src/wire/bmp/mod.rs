@@ -89,3 +89,58 @@ impl<'a> BmpMessage<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::test_vectors::{self as tv, parse};
+
+    #[test]
+    fn every_message_type_dispatches() {
+        let peer = Some(tv::peer_global_v4());
+        let cases = [
+            (
+                tv::route_monitoring_v4(),
+                MessageType::RouteMonitoring,
+                peer,
+            ),
+            (tv::stats_report(), MessageType::StatisticsReport, peer),
+            (
+                tv::peer_down_local_notification(),
+                MessageType::PeerDown,
+                peer,
+            ),
+            (tv::peer_up_v4(), MessageType::PeerUp, peer),
+            (tv::INITIATION.to_vec(), MessageType::Initiation, None),
+            (tv::TERMINATION.to_vec(), MessageType::Termination, None),
+            (tv::route_mirroring(), MessageType::RouteMirroring, peer),
+        ];
+        for (bytes, msg_type, peer) in cases {
+            let m = parse(&bytes);
+            assert_eq!(m.msg_type(), msg_type);
+            assert_eq!(m.peer().copied(), peer, "{msg_type:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_message_type_is_kept_raw() {
+        #[rustfmt::skip]
+        let bytes = [
+            0x03,                   // version 3
+            0x00, 0x00, 0x00, 0x09, // message length 9
+            0x2a,                   // type 42: unassigned
+            0xde, 0xad, 0x01,       // body, not interpreted
+        ];
+        let m = parse(&bytes);
+        assert_eq!(
+            m,
+            BmpMessage::Unknown {
+                msg_type: 42,
+                body: &[0xde, 0xad, 0x01]
+            }
+        );
+        assert_eq!(m.msg_type(), MessageType::Unknown(42));
+        assert_eq!(m.msg_type().name(), "unknown");
+        assert_eq!(m.peer(), None);
+    }
+}

@@ -104,3 +104,109 @@ impl<'a> PeerDown<'a> {
         Ok(Self { peer, reason })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::bmp::BmpMessage;
+    use crate::wire::bmp::tlv::TLV_VRF_TABLE_NAME;
+    use crate::wire::test_vectors::{self as tv, parse};
+
+    #[test]
+    fn local_notification_vector() {
+        let bytes = tv::peer_down_local_notification();
+        let BmpMessage::PeerDown(m) = parse(&bytes) else {
+            panic!("not a Peer Down");
+        };
+        assert_eq!(m.peer, tv::peer_global_v4());
+        assert_eq!(
+            m.reason,
+            PeerDownReason::LocalNotification(Notification {
+                code: 6,
+                subcode: 2,
+                data: &[]
+            })
+        );
+        assert_eq!(
+            (m.reason.code(), m.reason.name()),
+            (1, "local-notification")
+        );
+    }
+
+    /// Reasons 2 to 6 and an unknown one, after the canonical header.
+    #[test]
+    fn every_reason() {
+        // Cease / Maximum Number of Prefixes Reached, with its data:
+        // AFI 1, SAFI 1, upper bound 1000 (RFC 4486).
+        #[rustfmt::skip]
+        let remote = tv::bgp(0x03, &[&[
+            0x06, 0x01,                         // code 6, subcode 1
+            0x00, 0x01, 0x01,                   // AFI 1, SAFI 1
+            0x00, 0x00, 0x03, 0xe8,             // 1000
+        ]]);
+        let tlvs = [0x00, 0x03, 0x00, 0x04, b'b', b'l', b'u', b'e']; // VRF/table name
+        let cases: [(Vec<u8>, PeerDownReason<'_>, &str); 7] = [
+            (
+                [&[0x02][..], &[0x00, 0x18]].concat(), // reason 2, FSM event 24
+                PeerDownReason::LocalNoNotification(24),
+                "local-no-notification",
+            ),
+            (
+                [&[0x03][..], &remote].concat(), // reason 3 and the NOTIFICATION
+                PeerDownReason::RemoteNotification(Notification {
+                    code: 6,
+                    subcode: 1,
+                    data: &[0x00, 0x01, 0x01, 0x00, 0x00, 0x03, 0xe8],
+                }),
+                "remote-notification",
+            ),
+            (vec![0x04], PeerDownReason::RemoteNoData, "remote-no-data"),
+            (
+                vec![0x05],
+                PeerDownReason::PeerDeconfigured,
+                "peer-deconfigured",
+            ),
+            (
+                [&[0x06][..], &tlvs].concat(), // reason 6 and information TLVs
+                PeerDownReason::LocalSystemClosed(Tlvs::parse(&tlvs).unwrap()),
+                "local-system-closed",
+            ),
+            (
+                vec![0x06], // reason 6 with no TLV at all
+                PeerDownReason::LocalSystemClosed(Tlvs::default()),
+                "local-system-closed",
+            ),
+            (
+                vec![0x07, 0xaa, 0xbb], // unassigned reason 7, data kept raw
+                PeerDownReason::Unknown {
+                    code: 7,
+                    data: &[0xaa, 0xbb],
+                },
+                "unknown",
+            ),
+        ];
+        for (tail, reason, name) in cases {
+            let bytes = tv::bmp(0x02, &[&tv::PEER_GLOBAL_V4, &tail]);
+            let BmpMessage::PeerDown(m) = parse(&bytes) else {
+                panic!("not a Peer Down");
+            };
+            assert_eq!(m.reason, reason, "{name}");
+            assert_eq!(m.reason.code(), tail[0]);
+            assert_eq!(m.reason.name(), name);
+        }
+    }
+
+    #[test]
+    fn loc_rib_peer_down_with_table_name() {
+        // RFC 9069 §5.4: a Loc-RIB instance goes down with reason 6 and the
+        // table name.
+        let header = tv::peer_header(0x03, 0x00, [0; 8], [0; 16]);
+        let tlvs = [0x00, 0x03, 0x00, 0x03, b'v', b'r', b'f'];
+        let body = [&header[..], &[0x06], &tlvs].concat();
+        let m = PeerDown::parse(&body).unwrap();
+        let PeerDownReason::LocalSystemClosed(t) = m.reason else {
+            panic!("reason {:?}", m.reason);
+        };
+        assert_eq!(t.find(TLV_VRF_TABLE_NAME).unwrap().as_str(), Some("vrf"));
+    }
+}

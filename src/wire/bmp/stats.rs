@@ -252,3 +252,118 @@ impl<'a> StatisticsReport<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::bgp::afi_safi::IPV6_UNICAST;
+    use crate::wire::bmp::BmpMessage;
+    use crate::wire::test_vectors::{self as tv, parse};
+
+    fn report(stats: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut body = tv::PEER_GLOBAL_V4.to_vec();
+        body.extend_from_slice(&u32::try_from(stats.len()).unwrap().to_be_bytes());
+        for (t, v) in stats {
+            body.extend_from_slice(&t.to_be_bytes());
+            body.extend_from_slice(&u16::try_from(v.len()).unwrap().to_be_bytes());
+            body.extend_from_slice(v);
+        }
+        body
+    }
+
+    #[test]
+    fn counter_gauge_and_per_family_vector() {
+        let bytes = tv::stats_report();
+        let BmpMessage::StatisticsReport(m) = parse(&bytes) else {
+            panic!("not a Statistics Report");
+        };
+        assert_eq!(m.peer, tv::peer_global_v4());
+        assert_eq!(m.count(), 3);
+        let stats: Vec<_> = m.stats().collect();
+        assert_eq!(
+            stats,
+            [
+                Stat {
+                    stat_type: 0,
+                    value: StatValue::Counter32(7)
+                },
+                Stat {
+                    stat_type: 7,
+                    value: StatValue::Gauge64(4_294_967_298)
+                },
+                Stat {
+                    stat_type: 9,
+                    value: StatValue::AfiSafiGauge64(IPV6_UNICAST, 1000)
+                },
+            ]
+        );
+        let values: Vec<_> = stats.iter().map(|s| s.value.as_u64()).collect();
+        assert_eq!(values, [Some(7), Some(4_294_967_298), Some(1000)]);
+        let families: Vec<_> = stats.iter().map(|s| s.value.afi_safi()).collect();
+        assert_eq!(families, [None, None, Some(IPV6_UNICAST)]);
+    }
+
+    /// Every registered type decodes with its layout when the length fits.
+    #[test]
+    fn every_registered_type() {
+        for (t, (name, layout)) in TYPES.iter().enumerate() {
+            let t = u16::try_from(t).unwrap();
+            let (value, expected): (&[u8], _) = match layout {
+                Layout::Counter => (&[0, 0, 0, 5], StatValue::Counter32(5)),
+                Layout::Gauge => (&[0, 0, 0, 0, 0, 0, 0, 5], StatValue::Gauge64(5)),
+                Layout::AfiSafiGauge => (
+                    &[0x00, 0x01, 0x80, 0, 0, 0, 0, 0, 0, 0, 5], // IPv4 VPN
+                    StatValue::AfiSafiGauge64(AfiSafi::new(1, 128), 5),
+                ),
+            };
+            let body = report(&[(t, value)]);
+            let m = StatisticsReport::parse(&body).unwrap();
+            let s = m.stats().next().unwrap();
+            assert_eq!(s.value, expected, "type {t}");
+            assert_eq!(stat_name(t), Some(*name));
+        }
+        assert_eq!(stat_name(0), Some("prefixes rejected by inbound policy"));
+        assert_eq!(stat_name(42), None);
+        assert_eq!(stat_name(0xffff), None);
+    }
+
+    #[test]
+    fn unknown_types_by_length_and_raw() {
+        let v11 = [0x00, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0, 9];
+        let body = report(&[
+            (0x8000, &[0, 0, 0, 1]),         // unknown, 4 octets: counter
+            (42, &[0, 0, 0, 0, 0, 0, 0, 2]), // unknown, 8 octets: gauge
+            (0xfffe, &v11),                  // unknown, 11 octets: per-family gauge
+            (0x8001, &[1, 2, 3]),            // unknown, 3 octets: raw
+            (0, &[0, 0, 0, 0, 0, 0, 0, 1]),  // counter type with 8 octets: raw
+            (7, &[0, 0, 0, 1]),              // gauge type with 4 octets: raw
+            (9, &[0, 0, 0, 0, 0, 0, 0, 1]),  // per-family type with 8 octets: raw
+            (1, &[]),                        // empty: raw
+        ]);
+        let m = StatisticsReport::parse(&body).unwrap();
+        let values: Vec<_> = m.stats().map(|s| s.value).collect();
+        assert_eq!(
+            values,
+            [
+                StatValue::Counter32(1),
+                StatValue::Gauge64(2),
+                StatValue::AfiSafiGauge64(IPV6_UNICAST, 9),
+                StatValue::Raw(&[1, 2, 3]),
+                StatValue::Raw(&[0, 0, 0, 0, 0, 0, 0, 1]),
+                StatValue::Raw(&[0, 0, 0, 1]),
+                StatValue::Raw(&[0, 0, 0, 0, 0, 0, 0, 1]),
+                StatValue::Raw(&[]),
+            ]
+        );
+        assert_eq!(StatValue::Raw(&[1]).as_u64(), None);
+        assert_eq!(m.count(), 8);
+    }
+
+    #[test]
+    fn empty_report() {
+        let body = report(&[]);
+        let m = StatisticsReport::parse(&body).unwrap();
+        assert_eq!(m.count(), 0);
+        assert_eq!(m.stats().count(), 0);
+    }
+}

@@ -111,4 +111,20 @@ mod tests {
             Err(WireError::Truncated("TLV length"))
         );
     }
+
+    #[test]
+    fn tlv_edges() {
+        assert_eq!(Tlvs::parse(&[0x00]), Err(WireError::Truncated("TLV type")));
+        let empty = Tlvs::parse(&[]).unwrap();
+        assert!(empty.is_empty());
+        assert_eq!(empty.iter().count(), 0);
+        assert_eq!(empty.find(TLV_STRING), None);
+        // A zero-length value, then invalid UTF-8.
+        let buf = [0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0xff];
+        let t = Tlvs::parse(&buf).unwrap();
+        assert_eq!(t.raw(), &buf);
+        assert_eq!(t.find(TLV_STRING).unwrap().as_str(), Some(""));
+        assert_eq!(t.find(TLV_SYS_DESCR).unwrap().as_str(), None);
+        assert_eq!(t.find(TLV_SYS_DESCR).unwrap().value, &[0xff]);
+    }
 }
