@@ -10,7 +10,7 @@ use core::net::IpAddr;
 use super::bgp::afi_safi::DECODED_FAMILIES;
 use super::bgp::attr::{AttrIter, code};
 use super::bgp::session::SessionContext;
-use super::bgp::update::{MpNlri, Update};
+use super::bgp::update::{Issues, MpNlri, Update};
 use super::bmp::BmpMessage;
 use super::encode::UpdateBuilder;
 use super::frame::{DEFAULT_MAX_MESSAGE_LEN, Frame, Frames};
@@ -157,11 +157,12 @@ pub fn roundtrip(data: &[u8]) {
     if AttrIter::new(u.attrs_raw()).any(|a| a.is_err()) {
         return;
     }
-    if u.issues()
-        .contains(super::bgp::update::Issues::NLRI_MALFORMED)
-    {
-        // Only the valid head of a malformed block is kept; re-reading that
-        // head alone may legitimately take the other ADD-PATH reading.
+    // The ADD-PATH reading of a block is a guess where the bytes fit both
+    // ways (see `Section::decide`). Re-encoding normalises the bytes
+    // (host bits cleared, only the valid head of a malformed block kept),
+    // which can tip that guess: such blocks are not compared.
+    let guessed = Issues::NLRI_MALFORMED.union(Issues::ADD_PATH_MISMATCH);
+    if u.issues().intersects(guessed) {
         return;
     }
     let Some(bytes) = reencode(&u) else {
@@ -175,6 +176,9 @@ pub fn roundtrip(data: &[u8]) {
     let Ok(u2) = u2 else {
         return;
     };
+    if u2.issues().intersects(guessed) {
+        return;
+    }
     assert_eq!(
         u.routes().collect::<Vec<_>>(),
         u2.routes().collect::<Vec<_>>()
