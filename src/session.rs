@@ -73,6 +73,8 @@ struct Peer {
     contexts: [SessionContext; 5],
     /// The epoch of the current peer session.
     epoch: u64,
+    /// Bit `RibKind::code()` set: a Peer Up for that RIB came in this epoch.
+    up_ribs: u8,
     /// Families negotiated by both OPENs: End-of-RIB for all of them ends
     /// the re-dump of a RIB.
     families: Vec<AfiSafi>,
@@ -232,10 +234,24 @@ impl Session {
 
     fn peer_up(&mut self, up: &PeerUp<'_>, now: Instant, sink: &mut impl Sink) {
         let key = PeerKey::of(&up.peer);
+        let bit = 1u8 << up.peer.rib_kind().code();
+        let contexts = RIBS.map(|rib| up.session_context_for(rib));
+        // Some routers send one Peer Up per RIB (pre-, post-policy, ...)
+        // of the same BGP session: those join the current epoch. A second
+        // Peer Up for a RIB that is already up starts a new session.
+        if let Some(p) = self.peers.get_mut(&key)
+            && p.up_ribs & bit == 0
+        {
+            p.up_ribs |= bit;
+            p.contexts = contexts;
+            sink.peer_up(self.router, key, p.epoch, up);
+            return;
+        }
         let epoch = next_epoch(self.peers.get(&key).map_or(0, |p| p.epoch));
         let peer = Peer {
-            contexts: RIBS.map(|rib| up.session_context_for(rib)),
+            contexts,
             epoch,
+            up_ribs: bit,
             families: negotiated_families(up),
             eor: Default::default(),
             swept: [false; 5],
@@ -258,18 +274,22 @@ impl Session {
         }
         if !*swept && p.families.iter().all(|f| eor.contains(f)) {
             *swept = true;
-            sink.sweep_stale(self.router, key, p.epoch);
+            sink.sweep_stale(self.router, key, rib, p.epoch);
         }
     }
 
     /// Sweeps the RIBs whose re-dump ran past the stale timeout.
     pub fn poll_timers(&mut self, now: Instant, sink: &mut impl Sink) {
         for (key, p) in &mut self.peers {
-            if now < p.sweep_deadline || p.swept.iter().all(|s| *s) {
+            if now < p.sweep_deadline {
                 continue;
             }
-            p.swept = [true; 5];
-            sink.sweep_stale(self.router, *key, p.epoch);
+            for (rib, swept) in RIBS.iter().zip(&mut p.swept) {
+                if !*swept {
+                    *swept = true;
+                    sink.sweep_stale(self.router, *key, *rib, p.epoch);
+                }
+            }
         }
     }
 
@@ -320,4 +340,168 @@ fn next_epoch(previous: u64) -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
     now.max(previous.saturating_add(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::sink::NullSink;
+    use crate::synth;
+    use crate::wire::bgp::afi_safi::IPV6_UNICAST;
+    use crate::wire::bgp::update::{Route, Update};
+    use crate::wire::bmp::header::PeerFlags;
+    use crate::wire::bmp::messages::{Initiation, RouteMirroring, Termination};
+    use crate::wire::bmp::stats::StatisticsReport;
+    use crate::wire::encode::{self, UpdateBuilder};
+    use crate::wire::frame::{DEFAULT_MAX_MESSAGE_LEN, Frames};
+
+    /// Records peer-up epochs and sweeps; counts the rest.
+    #[derive(Default)]
+    struct Recorder {
+        null: NullSink,
+        ups: Vec<u64>,
+        sweeps: Vec<(RibKind, u64)>,
+        route_epochs: Vec<u64>,
+    }
+
+    impl Sink for Recorder {
+        fn router_connected(&mut self, r: SocketAddr) {
+            self.null.router_connected(r);
+        }
+        fn initiation(&mut self, r: SocketAddr, m: &Initiation<'_>) {
+            self.null.initiation(r, m);
+        }
+        fn router_disconnected(&mut self, r: SocketAddr, t: Option<&Termination<'_>>) {
+            self.null.router_disconnected(r, t);
+        }
+        fn peer_up(&mut self, _: SocketAddr, _: PeerKey, epoch: u64, _: &PeerUp<'_>) {
+            self.ups.push(epoch);
+        }
+        fn peer_down(&mut self, r: SocketAddr, p: PeerKey, e: PeerEnd<'_>) {
+            self.null.peer_down(r, p, e);
+        }
+        fn route(
+            &mut self,
+            _: SocketAddr,
+            _: PeerKey,
+            _: &PerPeerHeader,
+            epoch: u64,
+            _: &Update<'_>,
+            _: &Route<'_>,
+        ) {
+            self.route_epochs.push(epoch);
+        }
+        fn end_of_rib(&mut self, r: SocketAddr, p: PeerKey, rib: RibKind, f: AfiSafi) {
+            self.null.end_of_rib(r, p, rib, f);
+        }
+        fn sweep_stale(&mut self, _: SocketAddr, _: PeerKey, rib: RibKind, epoch: u64) {
+            self.sweeps.push((rib, epoch));
+        }
+        fn stats(&mut self, r: SocketAddr, p: PeerKey, m: &StatisticsReport<'_>) {
+            self.null.stats(r, p, m);
+        }
+        fn mirroring(&mut self, r: SocketAddr, p: PeerKey, m: &RouteMirroring<'_>) {
+            self.null.mirroring(r, p, m);
+        }
+        fn flush(&mut self) {}
+    }
+
+    fn feed(s: &mut Session, bytes: &[u8], now: Instant, sink: &mut Recorder) {
+        for f in Frames::new(bytes, DEFAULT_MAX_MESSAGE_LEN) {
+            s.handle(f.unwrap(), now, sink);
+        }
+    }
+
+    fn router() -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1790)
+    }
+
+    #[test]
+    fn peer_up_per_rib_joins_the_epoch_and_sweeps_per_rib() {
+        let mut sink = Recorder::default();
+        let now = Instant::now();
+        let mut s = Session::new(router(), Duration::from_secs(60), &mut sink);
+        let pre = synth::peer_header(1, PeerType::Global, 0, 1);
+        let post = synth::peer_header(1, PeerType::Global, PeerFlags::L, 1);
+        let mut bytes = Vec::new();
+        synth::peer_up(&mut bytes, &pre, false).unwrap();
+        synth::peer_up(&mut bytes, &post, false).unwrap();
+        let mut b = UpdateBuilder::new();
+        b.origin(0)
+            .unwrap()
+            .as_path(&[], 4)
+            .unwrap()
+            .next_hop(Ipv4Addr::new(192, 0, 2, 1))
+            .unwrap();
+        let n = crate::wire::bgp::nlri::Nlri {
+            path_id: None,
+            prefix: crate::wire::bgp::nlri::Prefix::new("10.0.0.0".parse().unwrap(), 8).unwrap(),
+            rd: None,
+            labels: Default::default(),
+        };
+        b.announce(&n, false).unwrap();
+        encode::route_monitoring(&mut bytes, &post, &b).unwrap();
+        synth::end_of_rib(&mut bytes, &post).unwrap();
+        feed(&mut s, &bytes, now, &mut sink);
+        assert_eq!(sink.ups.len(), 2);
+        assert_eq!(sink.ups[0], sink.ups[1], "one BGP session, one epoch");
+        assert_eq!(sink.route_epochs, [sink.ups[0]]);
+        // End-of-RIB for both negotiated families of the post-policy RIB
+        // sweeps that RIB only.
+        assert_eq!(sink.sweeps, [(RibKind::AdjRibInPost, sink.ups[0])]);
+
+        // The same RIB coming up again is a new session: a new epoch.
+        let mut again = Vec::new();
+        synth::peer_up(&mut again, &pre, false).unwrap();
+        feed(&mut s, &again, now, &mut sink);
+        assert!(sink.ups[2] > sink.ups[0]);
+
+        // Past the stale timeout, every RIB not yet swept is swept.
+        s.poll_timers(now + Duration::from_secs(61), &mut sink);
+        assert_eq!(sink.sweeps.len(), 1 + 5);
+        assert!(sink.sweeps[1..].iter().all(|&(_, e)| e == sink.ups[2]));
+    }
+
+    #[test]
+    fn eor_needs_every_negotiated_family() {
+        let mut sink = Recorder::default();
+        let now = Instant::now();
+        let mut s = Session::new(router(), Duration::from_secs(60), &mut sink);
+        let pre = synth::peer_header(1, PeerType::Global, 0, 1);
+        let mut bytes = Vec::new();
+        synth::peer_up(&mut bytes, &pre, false).unwrap();
+        // IPv6 End-of-RIB only: IPv4 unicast is still being dumped.
+        let mut b = UpdateBuilder::new();
+        b.mp_unreach(IPV6_UNICAST, [], false).unwrap();
+        encode::route_monitoring(&mut bytes, &pre, &b).unwrap();
+        feed(&mut s, &bytes, now, &mut sink);
+        assert!(sink.sweeps.is_empty());
+        assert_eq!(sink.null.counts.end_of_rib, 1);
+    }
+
+    #[test]
+    fn disconnect_ends_every_peer() {
+        let mut sink = Recorder::default();
+        let mut s = Session::new(router(), Duration::from_secs(60), &mut sink);
+        let mut bytes = Vec::new();
+        for n in 1..=3 {
+            synth::peer_up(
+                &mut bytes,
+                &synth::peer_header(n, PeerType::Global, 0, 1),
+                false,
+            )
+            .unwrap();
+        }
+        feed(&mut s, &bytes, Instant::now(), &mut sink);
+        s.disconnected(&mut sink);
+        assert_eq!(
+            (
+                sink.null.counts.peers_down,
+                sink.null.counts.routers_disconnected
+            ),
+            (3, 1)
+        );
+    }
 }

@@ -65,10 +65,11 @@ pub trait Sink {
     /// End-of-RIB for one family of one RIB.
     fn end_of_rib(&mut self, router: SocketAddr, peer: PeerKey, rib: RibKind, family: AfiSafi);
 
-    /// The re-dump after a Peer Up is complete (End-of-RIB, or the stale
-    /// timeout): routes of `peer` from sessions before `epoch` that were
-    /// not re-announced are to be withdrawn.
-    fn sweep_stale(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64);
+    /// The re-dump of one RIB after a Peer Up is complete (End-of-RIB for
+    /// every negotiated family, or the stale timeout): routes of `peer` in
+    /// `rib` from sessions before `epoch` that were not re-announced are
+    /// to be withdrawn.
+    fn sweep_stale(&mut self, router: SocketAddr, peer: PeerKey, rib: RibKind, epoch: u64);
 
     /// A Statistics Report.
     fn stats(&mut self, router: SocketAddr, peer: PeerKey, msg: &StatisticsReport<'_>);
@@ -99,7 +100,7 @@ pub struct Counts {
     pub withdrawn: u64,
     /// End-of-RIB markers.
     pub end_of_rib: u64,
-    /// Stale sweeps.
+    /// Stale sweeps (one per RIB).
     pub sweeps: u64,
     /// Statistics counters.
     pub stats: u64,
@@ -154,7 +155,7 @@ impl Sink for NullSink {
         self.counts.end_of_rib += 1;
     }
 
-    fn sweep_stale(&mut self, _: SocketAddr, _: PeerKey, _: u64) {
+    fn sweep_stale(&mut self, _: SocketAddr, _: PeerKey, _: RibKind, _: u64) {
         self.counts.sweeps += 1;
     }
 

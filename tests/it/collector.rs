@@ -282,9 +282,10 @@ fn stale_timeout_sweeps_without_end_of_rib() {
     s.write_all(&data).unwrap();
     sleep(Duration::from_millis(1600));
     let (counts, _) = stop(c);
+    // The timeout sweeps all five RIB kinds of the peer.
     assert_eq!(
         (counts.peers_up, counts.end_of_rib, counts.sweeps),
-        (1, 0, 1)
+        (1, 0, 5)
     );
     drop(s);
 }
