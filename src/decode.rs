@@ -449,10 +449,7 @@ impl<'a> Obj<'a> {
     }
 
     fn key(&mut self, k: &str) {
-        if !self.first {
-            self.out.push(',');
-        }
-        self.first = false;
+        separate(self.out, &mut self.first);
         let _ = write!(self.out, "\"{k}\":");
     }
 
@@ -470,6 +467,14 @@ impl<'a> Obj<'a> {
     }
 }
 
+/// Writes the comma before every member of an object or array but the
+/// first.
+fn separate(out: &mut String, first: &mut bool) {
+    if !std::mem::take(first) {
+        out.push(',');
+    }
+}
+
 /// A JSON array being written.
 struct Arr<'a> {
     out: &'a mut String,
@@ -483,10 +488,7 @@ impl<'a> Arr<'a> {
     }
 
     fn item(&mut self) -> &mut String {
-        if !self.first {
-            self.out.push(',');
-        }
-        self.first = false;
+        separate(self.out, &mut self.first);
         self.out
     }
 
@@ -550,10 +552,9 @@ where
 {
     fn write(self, out: &mut String) {
         out.push('[');
-        for (i, v) in self.0.enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        let mut first = true;
+        for v in self.0 {
+            separate(out, &mut first);
             v.write(out);
         }
         out.push(']');

@@ -85,6 +85,23 @@ impl<'a> Reader<'a> {
         self.array(what).map(u64::from_be_bytes)
     }
 
+    /// The next item of a sequence: `None` when the input is used up,
+    /// else what `read` makes of it. `read` works on a copy that is kept
+    /// only on success; after an error the reader is emptied, so a
+    /// sequence yields its first error once and then ends.
+    pub fn next_item<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, WireError>,
+    ) -> Option<Result<T, WireError>> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut c = *self;
+        let res = read(&mut c);
+        *self = if res.is_ok() { c } else { Self::new(&[]) };
+        Some(res)
+    }
+
     /// Fails with [`WireError::TrailingBytes`] unless everything was read.
     pub fn expect_empty(&self, what: &'static str) -> Result<(), WireError> {
         if self.buf.is_empty() {

@@ -91,8 +91,7 @@ impl<'a> AttrIter<'a> {
         self.r.len()
     }
 
-    fn read(&mut self) -> Result<RawAttr<'a>, WireError> {
-        let mut r = self.r;
+    fn read(r: &mut Reader<'a>) -> Result<RawAttr<'a>, WireError> {
         let flags = r.u8("attribute flags")?;
         let code = r.u8("attribute type")?;
         let len = if flags & FLAG_EXTENDED_LENGTH != 0 {
@@ -101,7 +100,6 @@ impl<'a> AttrIter<'a> {
             u16::from(r.u8("attribute length")?)
         };
         let value = r.take(usize::from(len), "attribute value")?;
-        self.r = r;
         Ok(RawAttr { flags, code, value })
     }
 }
@@ -110,14 +108,7 @@ impl<'a> Iterator for AttrIter<'a> {
     type Item = Result<RawAttr<'a>, WireError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.r.is_empty() {
-            return None;
-        }
-        let res = self.read();
-        if res.is_err() {
-            self.r = Reader::new(&[]);
-        }
-        Some(res)
+        self.r.next_item(Self::read)
     }
 }
 

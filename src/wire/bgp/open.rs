@@ -146,21 +146,16 @@ impl<'a> Iterator for ParamIter<'a> {
     type Item = Result<(u8, &'a [u8]), WireError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.r.is_empty() {
-            return None;
-        }
-        let mut r = self.r;
-        let res = (|| {
+        let extended = self.extended;
+        self.r.next_item(|r| {
             let t = r.u8("optional parameter type")?;
-            let len = if self.extended {
+            let len = if extended {
                 r.u16("optional parameter length")?
             } else {
                 u16::from(r.u8("optional parameter length")?)
             };
             Ok((t, r.take(usize::from(len), "optional parameter")?))
-        })();
-        self.r = if res.is_ok() { r } else { Reader::new(&[]) };
-        Some(res)
+        })
     }
 }
 
@@ -272,8 +267,7 @@ impl<'a> CapIter<'a> {
         }
     }
 
-    fn read(&mut self) -> Result<Capability<'a>, WireError> {
-        let mut r = self.r;
+    fn read(r: &mut Reader<'a>) -> Result<Capability<'a>, WireError> {
         let code = r.u8("capability code")?;
         let len = r.u8("capability length")?;
         let value = r.take(usize::from(len), "capability value")?;
@@ -295,7 +289,6 @@ impl<'a> CapIter<'a> {
             cap::ADD_PATH => return Err(WireError::BadLength("ADD-PATH capability")),
             code => Capability::Unknown { code, value },
         };
-        self.r = r;
         Ok(c)
     }
 }
@@ -304,14 +297,7 @@ impl<'a> Iterator for CapIter<'a> {
     type Item = Result<Capability<'a>, WireError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.r.is_empty() {
-            return None;
-        }
-        let res = self.read();
-        if res.is_err() {
-            self.r = Reader::new(&[]);
-        }
-        Some(res)
+        self.r.next_item(Self::read)
     }
 }
 
