@@ -242,3 +242,49 @@ fn reencode(u: &Update<'_>) -> Option<Vec<u8>> {
     b.write(&mut out).ok()?;
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Inputs the fuzzer found; each is the fuzz target's input (3 octets of
+    // session context, then the UPDATE body).
+
+    /// A one-octet attribute list that cannot be walked: re-encoding drops
+    /// it and turns the UPDATE into an End-of-RIB.
+    #[test]
+    fn issue_2_roundtrip_unwalkable_attribute_list() {
+        roundtrip(&[0, 0, 0, 0, 0, 0, 1, 0]);
+    }
+
+    /// NLRI whose host bits, once cleared by re-encoding, make the
+    /// ADD-PATH reading fit too.
+    #[test]
+    fn issue_2_roundtrip_add_path_guess() {
+        let ctx = [0x00, 0x00, 0x01]; // ADD-PATH for IPv4 unicast
+        // NLRI 02 3f | 00 | 07 11 | 04 ff: only the plain reading fits
+        // (0/2, 0/0, 16/7, 240/4, host bits set); re-encoded as
+        // 02 00 00 07 10 04 f0 the ADD-PATH reading fits as well.
+        let body = [0, 0, 0, 0, 0x02, 0x3f, 0x00, 0x07, 0x11, 0x04, 0xff];
+        let input = [&ctx[..], &body[..]].concat();
+        let (session, update) = split_context(&input);
+        let u = Update::parse(update, &session).unwrap();
+        assert!(u.issues().contains(Issues::ADD_PATH_MISMATCH));
+        roundtrip(&input);
+    }
+
+    #[test]
+    fn targets_survive_the_real_captures() {
+        for bin in [
+            &include_bytes!("testdata/huawei-locrib.bin")[..],
+            include_bytes!("testdata/frr-peer-down.bin"),
+        ] {
+            frame(bin);
+            bmp_message(bin);
+            for cut in [1, 7, 100, bin.len() / 2] {
+                bgp_update(bin.get(cut..).unwrap_or_default());
+                roundtrip(bin.get(cut..).unwrap_or_default());
+            }
+        }
+    }
+}
