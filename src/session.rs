@@ -30,10 +30,12 @@ use crate::wire::bgp::afi_safi::{AfiSafi, IPV4_UNICAST};
 use crate::wire::bgp::nlri::RouteDistinguisher;
 use crate::wire::bgp::open::Capability;
 use crate::wire::bgp::session::SessionContext;
+use crate::wire::bgp::update::Issues;
 use crate::wire::bmp::BmpMessage;
 use crate::wire::bmp::header::{PeerType, PerPeerHeader, RibKind};
 use crate::wire::bmp::peer_up::PeerUp;
-use crate::wire::frame::Frame;
+use crate::wire::bmp::route_monitoring::RouteMonitoring;
+use crate::wire::frame::{Frame, MessageType};
 
 /// The RIB kinds, indexed by [`RibKind::code`].
 const RIBS: [RibKind; 5] = [
@@ -165,51 +167,23 @@ impl Session {
     /// Handles one framed message.
     pub fn handle(&mut self, frame: Frame<'_>, now: Instant, sink: &mut impl Sink) -> Flow {
         self.counters.messages += 1;
+        // Route Monitoring, nearly every message, skips the general enum.
+        if frame.msg_type == MessageType::RouteMonitoring {
+            match RouteMonitoring::parse(frame.body) {
+                Ok(rm) => self.route_monitoring(&rm, sink),
+                Err(e) => self.skipped(e),
+            }
+            return Flow::Continue;
+        }
         let msg = match BmpMessage::parse(frame) {
             Ok(m) => m,
             Err(e) => {
-                self.counters.bad_messages += 1;
-                self.last_error = Some(e);
+                self.skipped(e);
                 return Flow::Continue;
             }
         };
         match msg {
-            BmpMessage::RouteMonitoring(rm) => {
-                let key = PeerKey::of(&rm.peer);
-                let rib = rm.peer.rib_kind();
-                let (ctx, epoch) = match self.peers.get(&key) {
-                    Some(p) => (ctx_for(&p.contexts, rib), p.epoch),
-                    None => {
-                        self.counters.without_peer_up += 1;
-                        (SessionContext::FOUR_OCTET, 0)
-                    }
-                };
-                let update = match rm.update(&ctx) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        self.counters.bad_updates += 1;
-                        self.last_error = Some(e);
-                        return Flow::Continue;
-                    }
-                };
-                let issues = update.issues();
-                if update.treat_as_withdraw() {
-                    self.counters.treat_as_withdraw += 1;
-                }
-                if issues.contains(crate::wire::bgp::update::Issues::ADD_PATH_MISMATCH) {
-                    self.counters.add_path_mismatch += 1;
-                }
-                self.counters.routes +=
-                    u64::from(update.announced_count()) + u64::from(update.withdrawn_count());
-                for route in update.routes() {
-                    debug!(peer = %key.address, rib = rib.name(), action = ?route.action, prefix = %route.nlri.prefix, path_id = ?route.nlri.path_id, "route");
-                    sink.route(self.router, key, &rm.peer, epoch, &update, &route);
-                }
-                if let Some(family) = update.end_of_rib() {
-                    sink.end_of_rib(self.router, key, rib, family);
-                    self.end_of_rib(key, rib, family, sink);
-                }
-            }
+            BmpMessage::RouteMonitoring(rm) => self.route_monitoring(&rm, sink),
             BmpMessage::PeerUp(up) => self.peer_up(&up, now, sink),
             BmpMessage::PeerDown(down) => {
                 let key = PeerKey::of(&down.peer);
@@ -230,6 +204,48 @@ impl Session {
             BmpMessage::Unknown { .. } => self.counters.unknown_messages += 1,
         }
         Flow::Continue
+    }
+
+    /// Counts a message that did not decode and keeps its error for the log.
+    fn skipped(&mut self, e: WireError) {
+        self.counters.bad_messages += 1;
+        self.last_error = Some(e);
+    }
+
+    fn route_monitoring(&mut self, rm: &RouteMonitoring<'_>, sink: &mut impl Sink) {
+        let key = PeerKey::of(&rm.peer);
+        let rib = rm.peer.rib_kind();
+        let (ctx, epoch) = match self.peers.get(&key) {
+            Some(p) => (ctx_for(&p.contexts, rib), p.epoch),
+            None => {
+                self.counters.without_peer_up += 1;
+                (SessionContext::FOUR_OCTET, 0)
+            }
+        };
+        let update = match rm.update(&ctx) {
+            Ok(u) => u,
+            Err(e) => {
+                self.counters.bad_updates += 1;
+                self.last_error = Some(e);
+                return;
+            }
+        };
+        if update.treat_as_withdraw() {
+            self.counters.treat_as_withdraw += 1;
+        }
+        if update.issues().contains(Issues::ADD_PATH_MISMATCH) {
+            self.counters.add_path_mismatch += 1;
+        }
+        self.counters.routes +=
+            u64::from(update.announced_count()) + u64::from(update.withdrawn_count());
+        for route in update.routes() {
+            debug!(peer = %key.address, rib = rib.name(), action = ?route.action, prefix = %route.nlri.prefix, path_id = ?route.nlri.path_id, "route");
+            sink.route(self.router, key, &rm.peer, epoch, &update, &route);
+        }
+        if let Some(family) = update.end_of_rib() {
+            sink.end_of_rib(self.router, key, rib, family);
+            self.end_of_rib(key, rib, family, sink);
+        }
     }
 
     fn peer_up(&mut self, up: &PeerUp<'_>, now: Instant, sink: &mut impl Sink) {

@@ -130,7 +130,9 @@ impl<'a> Frame<'a> {
     /// start a valid message: then the stream is out of sync and the
     /// connection should be closed.
     pub fn parse(buf: &'a [u8], max_len: usize) -> Result<Option<Self>, WireError> {
-        let Ok((header, _)) = RawCommonHeader::ref_from_prefix(buf) else {
+        // `transmute_ref!` is checked at compile time (same size, no
+        // alignment): no run-time layout computation per message.
+        let Some((head, _)) = buf.split_first_chunk::<COMMON_HEADER_LEN>() else {
             // Check the version as soon as its octet is there, so garbage
             // fails fast instead of waiting for six bytes.
             return match buf.first() {
@@ -138,6 +140,7 @@ impl<'a> Frame<'a> {
                 _ => Ok(None),
             };
         };
+        let header: &RawCommonHeader = zerocopy::transmute_ref!(head);
         if header.version != BMP_VERSION {
             return Err(WireError::BadVersion(header.version));
         }

@@ -12,8 +12,9 @@ use super::bgp::attr::{AttrIter, code};
 use super::bgp::session::SessionContext;
 use super::bgp::update::{Issues, MpNlri, Update};
 use super::bmp::BmpMessage;
+use super::bmp::route_monitoring::RouteMonitoring;
 use super::encode::UpdateBuilder;
-use super::frame::{DEFAULT_MAX_MESSAGE_LEN, Frame, Frames};
+use super::frame::{DEFAULT_MAX_MESSAGE_LEN, Frame, Frames, MessageType};
 
 /// Session parameters taken from the first three input octets: bit 0 of
 /// the first is 4-octet AS, the next two are the ADD-PATH family bits.
@@ -58,12 +59,14 @@ pub fn decode_stream(data: &[u8]) -> Totals {
     let mut ctx = SessionContext::FOUR_OCTET;
     for f in Frames::new(data, DEFAULT_MAX_MESSAGE_LEN).map_while(Result::ok) {
         t.messages = t.messages.wrapping_add(1);
-        match BmpMessage::parse(f) {
-            Ok(BmpMessage::RouteMonitoring(rm)) => {
-                if let Ok(u) = rm.update(&ctx) {
-                    walk(&u, &mut t);
-                }
+        // Route Monitoring, nearly every message, skips the general enum.
+        if f.msg_type == MessageType::RouteMonitoring {
+            if let Ok(u) = RouteMonitoring::parse(f.body).and_then(|rm| rm.update(&ctx)) {
+                walk(&u, &mut t);
             }
+            continue;
+        }
+        match BmpMessage::parse(f) {
             Ok(BmpMessage::PeerUp(up)) => {
                 ctx = up.session_context();
                 let caps = up.sent_open.capabilities().count();

@@ -281,8 +281,11 @@ impl<'a> AsPath<'a> {
     }
 
     /// All ASNs in order, sets flattened (for display and search).
-    pub fn asns(&self) -> impl Iterator<Item = u32> + 'a {
-        self.segments().flat_map(|s| s.asns())
+    pub fn asns(&self) -> Asns<'a> {
+        Asns {
+            segments: self.segments(),
+            current: Segment::EMPTY,
+        }
     }
 
     /// The origin AS: the last ASN of a final AS_SEQUENCE.
@@ -322,15 +325,59 @@ impl<'a> Segment<'a> {
     }
 
     /// The ASNs.
-    pub fn asns(self) -> impl Iterator<Item = u32> + 'a {
-        let (two, four): (&[[u8; 2]], &[[u8; 4]]) = if self.width == 2 {
-            (self.raw.as_chunks().0, &[])
+    pub fn asns(self) -> Self {
+        self
+    }
+
+    const EMPTY: Self = Self {
+        kind: SegmentType::Sequence,
+        raw: &[],
+        width: 4,
+    };
+
+    /// Takes the first ASN.
+    #[inline]
+    fn pop(&mut self) -> Option<u32> {
+        if self.width == 2 {
+            let (a, rest) = self.raw.split_first_chunk::<2>()?;
+            self.raw = rest;
+            Some(u32::from(u16::from_be_bytes(*a)))
         } else {
-            (&[], self.raw.as_chunks().0)
-        };
-        two.iter()
-            .map(|a| u32::from(u16::from_be_bytes(*a)))
-            .chain(four.iter().map(|a| u32::from_be_bytes(*a)))
+            let (a, rest) = self.raw.split_first_chunk::<4>()?;
+            self.raw = rest;
+            Some(u32::from_be_bytes(*a))
+        }
+    }
+}
+
+impl Iterator for Segment<'_> {
+    type Item = u32;
+
+    /// The segment's ASNs in order.
+    fn next(&mut self) -> Option<u32> {
+        self.pop()
+    }
+}
+
+/// The ASNs of an [`AsPath`], sets flattened, with no per-segment
+/// iterator overhead.
+#[derive(Clone, Debug)]
+pub struct Asns<'a> {
+    segments: Segments<'a>,
+    current: Segment<'a>,
+}
+
+impl Iterator for Asns<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            if let Some(a) = self.current.pop() {
+                return Some(a);
+            }
+            self.current = self.segments.next()?;
+        }
     }
 }
 

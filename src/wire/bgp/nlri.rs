@@ -396,11 +396,16 @@ impl<'a> Section<'a> {
     /// block exactly and either the negotiated reading does not, or the
     /// plain reading yields default routes where the ADD-PATH one yields
     /// none. A block neither reading consumes keeps its valid head.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn decide(buf: &'a [u8], kind: NlriKind, negotiated: bool) -> (Self, Decision) {
+        // Most UPDATEs leave most blocks empty: decide those in place.
         if buf.is_empty() {
             return (Self::empty(kind), Decision::default());
         }
+        Self::decide_nonempty(buf, kind, negotiated)
+    }
+
+    fn decide_nonempty(buf: &'a [u8], kind: NlriKind, negotiated: bool) -> (Self, Decision) {
         let primary = scan(buf, kind, negotiated);
         let fits = |s: &Scan| s.valid == buf.len();
         let make = |s: Scan, add_path| Self {
@@ -463,6 +468,7 @@ pub struct NlriIter<'a> {
 impl<'a> Iterator for NlriIter<'a> {
     type Item = Nlri<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Nlri<'a>> {
         // The block was scanned when the section was made, so this read
         // cannot fail; stop cleanly all the same if it did.

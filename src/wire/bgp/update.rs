@@ -438,47 +438,60 @@ impl<'a> Update<'a> {
 
     /// All routes: withdrawals first (withdrawn routes, MP_UNREACH_NLRI),
     /// then announcements (NLRI, MP_REACH_NLRI), in message order.
-    pub fn routes(&self) -> Routes<'a> {
-        let decoded = |n: Option<MpNlri<'a>>| match n {
-            Some(MpNlri::Decoded(s)) => s.iter(),
-            _ => Section::empty(IPV4_PLAIN).iter(),
-        };
-        let announce = if self.treat_as_withdraw() {
-            Action::Withdraw
-        } else {
-            Action::Announce
-        };
-        let reach = self.mp_reach;
-        let unreach = self.mp_unreach;
+    pub fn routes(&self) -> Routes<'_, 'a> {
         Routes {
-            parts: [
-                Part {
-                    iter: self.withdrawn.iter(),
-                    family: IPV4_UNICAST,
-                    action: Action::Withdraw,
-                    next_hop: None,
-                },
-                Part {
-                    iter: decoded(unreach.map(|u| u.nlri)),
-                    family: unreach.map_or(IPV4_UNICAST, |u| u.afi_safi),
-                    action: Action::Withdraw,
-                    next_hop: None,
-                },
-                Part {
-                    iter: self.announced.iter(),
-                    family: IPV4_UNICAST,
-                    action: announce,
-                    next_hop: self.next_hop_attr().map(IpAddr::V4),
-                },
-                Part {
-                    iter: decoded(reach.map(|r| r.nlri)),
-                    family: reach.map_or(IPV4_UNICAST, |r| r.afi_safi),
-                    action: announce,
-                    next_hop: reach.and_then(|r| r.next_hop()),
-                },
-            ],
-            at: 0,
+            update: self,
+            part: self.part(0).unwrap_or_else(Part::empty),
+            next: 1,
         }
+    }
+
+    /// The `i`-th block of routes, in the order [`Self::routes`] yields
+    /// them; `None` past the last.
+    fn part(&self, i: u8) -> Option<Part<'a>> {
+        let announced = !self.treat_as_withdraw();
+        let announce = if announced {
+            Action::Announce
+        } else {
+            Action::Withdraw
+        };
+        let decoded = |n: MpNlri<'a>| match n {
+            MpNlri::Decoded(s) => s.iter(),
+            MpNlri::Raw(_) => Section::empty(IPV4_PLAIN).iter(),
+        };
+        Some(match i {
+            0 => Part {
+                iter: self.withdrawn.iter(),
+                family: IPV4_UNICAST,
+                action: Action::Withdraw,
+                next_hop: None,
+            },
+            1 => match self.mp_unreach {
+                Some(u) => Part {
+                    iter: decoded(u.nlri),
+                    family: u.afi_safi,
+                    action: Action::Withdraw,
+                    next_hop: None,
+                },
+                None => Part::empty(),
+            },
+            2 => Part {
+                iter: self.announced.iter(),
+                family: IPV4_UNICAST,
+                action: announce,
+                next_hop: self.next_hop_attr().map(IpAddr::V4).filter(|_| announced),
+            },
+            3 => match self.mp_reach {
+                Some(r) => Part {
+                    iter: decoded(r.nlri),
+                    family: r.afi_safi,
+                    action: announce,
+                    next_hop: r.next_hop().filter(|_| announced),
+                },
+                None => Part::empty(),
+            },
+            _ => return None,
+        })
     }
 
     /// The IPv4 unicast Withdrawn Routes field, as it is to be read.
@@ -729,33 +742,44 @@ struct Part<'a> {
     next_hop: Option<IpAddr>,
 }
 
-/// Iterator over the routes of an [`Update`].
-#[derive(Clone, Debug)]
-pub struct Routes<'a> {
-    parts: [Part<'a>; 4],
-    /// Index of the part being read; `at <= 4`.
-    at: usize,
+impl Part<'_> {
+    fn empty() -> Self {
+        Self {
+            iter: Section::empty(IPV4_PLAIN).iter(),
+            family: IPV4_UNICAST,
+            action: Action::Withdraw,
+            next_hop: None,
+        }
+    }
 }
 
-impl<'a> Iterator for Routes<'a> {
+/// Iterator over the routes of an [`Update`].
+#[derive(Clone, Debug)]
+pub struct Routes<'u, 'a> {
+    update: &'u Update<'a>,
+    /// The block being read.
+    part: Part<'a>,
+    /// Index of the next block; `1 <= next <= 4`.
+    next: u8,
+}
+
+impl<'a> Iterator for Routes<'_, 'a> {
     type Item = Route<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Route<'a>> {
         loop {
-            let part = self.parts.get_mut(self.at)?;
-            if let Some(nlri) = part.iter.next() {
-                let next_hop = match part.action {
-                    Action::Announce => part.next_hop,
-                    Action::Withdraw => None,
-                };
+            if let Some(nlri) = self.part.iter.next() {
+                let p = &self.part;
                 return Some(Route {
-                    action: part.action,
-                    afi_safi: part.family,
+                    action: p.action,
+                    afi_safi: p.family,
                     nlri,
-                    next_hop,
+                    next_hop: p.next_hop,
                 });
             }
-            self.at = self.at.saturating_add(1);
+            self.part = self.update.part(self.next)?;
+            self.next = self.next.saturating_add(1);
         }
     }
 }

@@ -193,8 +193,11 @@ impl PerPeerHeader {
     /// Reads the per-peer header at the start of `buf`; returns it and the
     /// rest.
     pub fn parse(buf: &[u8]) -> Result<(Self, &[u8]), WireError> {
-        let (raw, rest) = RawPerPeerHeader::ref_from_prefix(buf)
-            .map_err(|_| WireError::Truncated("per-peer header"))?;
+        let (raw, rest) = buf
+            .split_first_chunk::<PER_PEER_HEADER_LEN>()
+            .ok_or(WireError::Truncated("per-peer header"))?;
+        // Checked at compile time (same size, no alignment).
+        let raw: &RawPerPeerHeader = zerocopy::transmute_ref!(raw);
         let peer_type = PeerType::from_u8(raw.peer_type);
         let flags = PeerFlags(raw.flags);
         let v6 = peer_type != PeerType::LocRib && flags.has(PeerFlags::V);
