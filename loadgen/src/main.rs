@@ -46,11 +46,17 @@ struct Args {
     seed: u64,
 }
 
+/// Sends one router's stream on its own connection.
+fn send(target: &str, stream: &[u8]) -> anyhow::Result<()> {
+    let mut conn = TcpStream::connect(target).with_context(|| format!("connecting to {target}"))?;
+    conn.write_all(stream).context("sending")
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Generate every router's stream first, so generation is not timed.
+    let mut streams = Vec::new();
     let mut total_prefixes = 0u64;
-    let mut total_bytes = 0u64;
-    let start = Instant::now();
     for r in 0..args.routers {
         let mut stream = Vec::new();
         let seed = args.seed.wrapping_add(u64::from(r));
@@ -63,20 +69,24 @@ fn main() -> anyhow::Result<()> {
             args.add_path,
         )
         .context("encoding the table")?;
-        total_bytes += stream.len() as u64;
-        match (&args.target, &args.out) {
-            (Some(target), _) => {
-                let mut conn = TcpStream::connect(target)
-                    .with_context(|| format!("connecting to {target}"))?;
-                conn.write_all(&stream).context("sending")?;
-            }
-            (None, Some(path)) => {
-                std::fs::write(path, &stream)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                break;
-            }
-            (None, None) => anyhow::bail!("give --target ADDR or --out FILE"),
-        }
+        streams.push(stream);
+    }
+    let total_bytes: u64 = streams.iter().map(|s| s.len() as u64).sum();
+    let start = Instant::now();
+    match (&args.target, &args.out) {
+        // One connection per router, all at once, as routers do.
+        (Some(target), _) => std::thread::scope(|s| {
+            let senders: Vec<_> = streams
+                .iter()
+                .map(|stream| s.spawn(move || send(target, stream)))
+                .collect();
+            senders
+                .into_iter()
+                .try_for_each(|t| t.join().map_err(|_| anyhow::anyhow!("a sender panicked"))?)
+        })?,
+        (None, Some(path)) => std::fs::write(path, streams.concat())
+            .with_context(|| format!("writing {}", path.display()))?,
+        (None, None) => anyhow::bail!("give --target ADDR or --out FILE"),
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
