@@ -45,7 +45,7 @@ pub const IPV4_UNICAST: AfiSafi = AfiSafi::new(AFI_IPV4, SAFI_UNICAST);
 pub const IPV6_UNICAST: AfiSafi = AfiSafi::new(AFI_IPV6, SAFI_UNICAST);
 
 /// The families whose NLRI are decoded prefix by prefix, in
-/// [`AfiSafi::slot`] order.
+/// the order of their ADD-PATH bits in a session context.
 pub const DECODED_FAMILIES: [AfiSafi; 10] = [
     AfiSafi::new(AFI_IPV4, SAFI_UNICAST),
     AfiSafi::new(AFI_IPV4, SAFI_MULTICAST),

@@ -1,7 +1,7 @@
 //! BGP path attributes (RFC 4271 §4.3, §5) and their value types.
 //!
 //! [`AttrIter`] walks raw attributes; the typed views ([`AsPath`],
-//! [`Communities`], ...) borrow the attribute value and were validated by
+//! [`communities`], ...) borrow the attribute value and were validated by
 //! [`super::update::Update::parse`], so their accessors cannot fail.
 
 use core::fmt;

@@ -6,7 +6,7 @@
 //! copied into a 16-octet array, labels and route distinguishers stay
 //! borrowed. A block of NLRI is first *scanned* (lengths only) so the
 //! iterator can be infallible and so the ADD-PATH mode of the block can be
-//! checked against what the bytes allow (see [`Section::decide`]).
+//! checked against what the bytes allow (see `Section::decide`).
 
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
