@@ -4,7 +4,7 @@
 //! anything starts.
 #![forbid(unsafe_code)]
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,11 +28,12 @@ pub enum IoDriver {
 /// The collector's settings.
 #[derive(Args, Clone, Debug)]
 pub struct Config {
-    /// Address to listen on for BMP; overrides BMP_PORT.
+    /// Address to listen on for BMP, e.g. `[::]:11019` for IPv6 as well;
+    /// overrides BMP_PORT.
     #[arg(long, env = "BMP_LISTEN")]
     pub listen: Option<SocketAddr>,
 
-    /// TCP port to listen on for BMP, on all addresses.
+    /// TCP port to listen on for BMP, on all IPv4 addresses.
     #[arg(long, env = "BMP_PORT", default_value_t = 11019)]
     pub bmp_port: u16,
 
