@@ -90,7 +90,7 @@ impl Config {
     /// The address to listen on.
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen.unwrap_or(SocketAddr::new(
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             self.bmp_port,
         ))
     }
