@@ -532,7 +532,11 @@ impl<'a> Update<'a> {
     /// an empty UPDATE for IPv4 unicast, or an UPDATE whose only attribute
     /// is an empty MP_UNREACH_NLRI.
     pub fn end_of_rib(&self) -> Option<AfiSafi> {
-        if !self.withdrawn.is_empty() || !self.announced.is_empty() {
+        // A block cut down to nothing by malformed NLRI is not empty.
+        if !self.withdrawn.is_empty()
+            || !self.announced.is_empty()
+            || self.issues.contains(Issues::NLRI_MALFORMED)
+        {
             return None;
         }
         if self.attrs.is_empty() {
