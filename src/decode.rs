@@ -11,14 +11,13 @@
 use std::collections::HashMap;
 use std::fmt::{self, Display, Write as _};
 use std::io::{self, Write};
-use std::net::IpAddr;
 
 use crate::capture;
-use crate::wire::bgp::nlri::RouteDistinguisher;
+use crate::session::PeerKey;
 use crate::wire::bgp::session::SessionContext;
 use crate::wire::bgp::update::{Action, MpNlri, Update};
 use crate::wire::bmp::BmpMessage;
-use crate::wire::bmp::header::{PeerType, PerPeerHeader, RibKind};
+use crate::wire::bmp::header::PerPeerHeader;
 use crate::wire::bmp::peer_down::PeerDownReason;
 use crate::wire::bmp::peer_up::PeerUp;
 use crate::wire::bmp::stats::{StatValue, stat_name};
@@ -70,24 +69,6 @@ pub fn decode_file(data: &[u8], out: &mut impl Write) -> io::Result<Summary> {
         decode_stream(data, None, out, &mut summary)?;
     }
     Ok(summary)
-}
-
-/// Identifies a peer within one router stream.
-#[derive(Clone, Copy, Debug, Eq, PartialEq, Hash)]
-struct PeerKey {
-    peer_type: PeerType,
-    rd: RouteDistinguisher,
-    address: IpAddr,
-}
-
-impl PeerKey {
-    fn of(h: &PerPeerHeader) -> Self {
-        Self {
-            peer_type: h.peer_type,
-            rd: h.distinguisher,
-            address: h.address,
-        }
-    }
 }
 
 /// Decoding contexts of a peer, one per RIB kind (by [`RibKind::code`]).
@@ -190,7 +171,7 @@ fn message(
             }
         }
         BmpMessage::PeerUp(up) => {
-            peers.insert(PeerKey::of(&up.peer), contexts(up));
+            peers.insert(PeerKey::of(&up.peer), up.contexts());
             peer_up(j, up);
         }
         BmpMessage::PeerDown(d) => {
@@ -245,17 +226,6 @@ fn message(
         }
         BmpMessage::Unknown { body, .. } => j.field("body", Some(Str(Hex(body)))),
     }
-}
-
-fn contexts(up: &PeerUp<'_>) -> Contexts {
-    [
-        RibKind::AdjRibInPre,
-        RibKind::AdjRibInPost,
-        RibKind::LocRib,
-        RibKind::AdjRibOutPre,
-        RibKind::AdjRibOutPost,
-    ]
-    .map(|rib| up.session_context_for(rib))
 }
 
 fn peer_header(j: &mut Obj<'_>, h: &PerPeerHeader) {

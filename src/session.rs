@@ -37,15 +37,6 @@ use crate::wire::bmp::peer_up::PeerUp;
 use crate::wire::bmp::route_monitoring::RouteMonitoring;
 use crate::wire::frame::{Frame, MessageType};
 
-/// The RIB kinds, indexed by [`RibKind::code`].
-const RIBS: [RibKind; 5] = [
-    RibKind::AdjRibInPre,
-    RibKind::AdjRibInPost,
-    RibKind::LocRib,
-    RibKind::AdjRibOutPre,
-    RibKind::AdjRibOutPost,
-];
-
 /// Identifies a peer within one router session.
 #[derive(Clone, Copy, Debug, Eq, PartialEq, Hash)]
 pub struct PeerKey {
@@ -251,7 +242,7 @@ impl Session {
     fn peer_up(&mut self, up: &PeerUp<'_>, now: Instant, sink: &mut impl Sink) {
         let key = PeerKey::of(&up.peer);
         let bit = 1u8 << up.peer.rib_kind().code();
-        let contexts = RIBS.map(|rib| up.session_context_for(rib));
+        let contexts = up.contexts();
         // Some routers send one Peer Up per RIB (pre-, post-policy, ...)
         // of the same BGP session: those join the current epoch. A second
         // Peer Up for a RIB that is already up starts a new session.
@@ -300,7 +291,7 @@ impl Session {
             if now < p.sweep_deadline {
                 continue;
             }
-            for (rib, swept) in RIBS.iter().zip(&mut p.swept) {
+            for (rib, swept) in RibKind::ALL.iter().zip(&mut p.swept) {
                 if !*swept {
                     *swept = true;
                     sink.sweep_stale(self.router, *key, *rib, p.epoch);

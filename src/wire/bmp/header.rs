@@ -145,6 +145,15 @@ pub enum RibKind {
 }
 
 impl RibKind {
+    /// Every RIB kind, in [`Self::code`] order.
+    pub const ALL: [Self; 5] = [
+        Self::AdjRibInPre,
+        Self::AdjRibInPost,
+        Self::LocRib,
+        Self::AdjRibOutPre,
+        Self::AdjRibOutPost,
+    ];
+
     /// A stable name.
     pub fn name(self) -> &'static str {
         match self {

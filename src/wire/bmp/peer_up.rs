@@ -94,6 +94,12 @@ impl<'a> PeerUp<'a> {
         self.session_context_for(self.peer.rib_kind())
     }
 
+    /// The decoding contexts for every RIB kind, in [`RibKind::code`]
+    /// order.
+    pub fn contexts(&self) -> [SessionContext; 5] {
+        RibKind::ALL.map(|rib| self.session_context_for(rib))
+    }
+
     /// The decoding context for Route Monitoring of another RIB of the same
     /// peer (a router may send one Peer Up for pre- and post-policy).
     pub fn session_context_for(&self, rib: RibKind) -> SessionContext {
