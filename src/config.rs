@@ -25,6 +25,20 @@ pub enum IoDriver {
     Epoll,
 }
 
+/// Where the collector stores what it learns.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub enum StoreKind {
+    /// PostgreSQL when DATABASE_URL is set, else the embedded SQLite file.
+    #[default]
+    Auto,
+    /// PostgreSQL (DATABASE_URL required).
+    Postgres,
+    /// The embedded SQLite file in DATA_DIR.
+    Sqlite,
+    /// Decode and count, store nothing (for benchmarks).
+    Null,
+}
+
 /// The collector's settings.
 #[derive(Args, Clone, Debug)]
 pub struct Config {
@@ -84,6 +98,48 @@ pub struct Config {
     /// Directory for the embedded store and spill files.
     #[arg(long, env = "DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+
+    /// Store: auto (PostgreSQL if DATABASE_URL is set, else SQLite),
+    /// postgres, sqlite, or null (store nothing: benchmarks).
+    #[arg(long, env = "STORE", value_enum, default_value_t = StoreKind::Auto)]
+    pub store: StoreKind,
+
+    /// PostgreSQL connection string, e.g.
+    /// `postgres://riptide:secret@localhost/riptide`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Most PostgreSQL connections at once (each shard's writer uses one);
+    /// default: one per shard.
+    #[arg(long, env = "DB_POOL_SIZE", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub db_pool_size: Option<u64>,
+
+    /// Routes per batch written to the store.
+    #[arg(long, env = "BATCH_SIZE", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch_size: u64,
+
+    /// Longest time, in seconds, a route waits in a batch that is not full.
+    #[arg(long, env = "BATCH_TIMEOUT_SECONDS", default_value_t = 1.0, value_parser = parse_seconds)]
+    pub batch_timeout_seconds: f64,
+
+    /// Batches queued between a shard and its writer before the shard
+    /// waits.
+    #[arg(long, env = "QUEUE_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub queue_depth: u64,
+
+    /// Memory per writer, in MiB, for batches waiting for the database
+    /// before they spill to DATA_DIR/spill.
+    #[arg(long, env = "QUEUE_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub queue_memory_mb: u64,
+
+    /// Most spill space per writer, in MiB; beyond it reading from routers
+    /// pauses until the database catches up.
+    #[arg(long, env = "SPILL_MAX_MB", default_value_t = 10_240, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    pub spill_max_mb: u64,
+
+    /// Days of route history and statistics kept (0: keep all).
+    #[arg(long, env = "RETENTION_DAYS", default_value_t = 0)]
+    pub retention_days: u32,
 }
 
 impl Config {
@@ -119,6 +175,25 @@ impl Config {
         Duration::from_secs(self.idle_warning_seconds)
     }
 
+    /// The longest a route waits in a batch.
+    pub fn batch_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.batch_timeout_seconds)
+    }
+
+    /// The store to use, as configured.
+    ///
+    /// # Errors
+    ///
+    /// `--store postgres` without a DATABASE_URL.
+    pub fn store_kind(&self) -> Result<StoreKind, String> {
+        match (self.store, &self.database_url) {
+            (StoreKind::Postgres, None) => Err("--store postgres needs DATABASE_URL".into()),
+            (StoreKind::Auto, Some(_)) => Ok(StoreKind::Postgres),
+            (StoreKind::Auto, None) => Ok(StoreKind::Sqlite),
+            (kind, _) => Ok(kind),
+        }
+    }
+
     /// How long a graceful shutdown may take.
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_seconds)
@@ -130,6 +205,13 @@ pub fn canonical(addr: IpAddr) -> IpAddr {
     match addr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
         v4 => v4,
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.001..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?}: expected seconds between 0.001 and 3600")),
     }
 }
 

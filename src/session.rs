@@ -178,8 +178,8 @@ impl Session {
             BmpMessage::PeerUp(up) => self.peer_up(&up, now, sink),
             BmpMessage::PeerDown(down) => {
                 let key = PeerKey::of(&down.peer);
-                self.peers.remove(&key);
-                sink.peer_down(self.router, key, PeerEnd::PeerDown(&down));
+                let epoch = self.peers.remove(&key).map_or(0, |p| p.epoch);
+                sink.peer_down(self.router, key, epoch, PeerEnd::PeerDown(&down));
             }
             BmpMessage::StatisticsReport(s) => sink.stats(self.router, PeerKey::of(&s.peer), &s),
             BmpMessage::Initiation(i) => {
@@ -302,14 +302,14 @@ impl Session {
 
     /// Ends the session because the TCP connection ended without
     /// Termination: every peer ends as with Peer Down.
-    pub fn disconnected(mut self, sink: &mut impl Sink) {
-        self.end_peers(PeerEnd::Disconnect, sink);
+    pub fn disconnected(mut self, why: &'static str, sink: &mut impl Sink) {
+        self.end_peers(PeerEnd::Disconnect(why), sink);
         sink.router_disconnected(self.router, None);
     }
 
     fn end_peers(&mut self, end: PeerEnd<'_>, sink: &mut impl Sink) {
-        for (key, _) in self.peers.drain() {
-            sink.peer_down(self.router, key, end);
+        for (key, p) in self.peers.drain() {
+            sink.peer_down(self.router, key, p.epoch, end);
         }
     }
 }
@@ -323,7 +323,7 @@ fn ctx_for(contexts: &[SessionContext; 5], rib: RibKind) -> SessionContext {
 
 /// Families both OPENs announced (IPv4 unicast when neither announced
 /// multiprotocol, RFC 4760 §1).
-fn negotiated_families(up: &PeerUp<'_>) -> Vec<AfiSafi> {
+pub fn negotiated_families(up: &PeerUp<'_>) -> Vec<AfiSafi> {
     let mp = |caps: &mut dyn Iterator<Item = Capability<'_>>| -> Vec<AfiSafi> {
         caps.filter_map(|c| match c {
             Capability::Multiprotocol(f) => Some(f),
@@ -386,8 +386,8 @@ mod tests {
         fn peer_up(&mut self, _: SocketAddr, _: PeerKey, epoch: u64, _: &PeerUp<'_>) {
             self.ups.push(epoch);
         }
-        fn peer_down(&mut self, r: SocketAddr, p: PeerKey, e: PeerEnd<'_>) {
-            self.null.peer_down(r, p, e);
+        fn peer_down(&mut self, r: SocketAddr, p: PeerKey, epoch: u64, e: PeerEnd<'_>) {
+            self.null.peer_down(r, p, epoch, e);
         }
         fn route(
             &mut self,
@@ -502,7 +502,7 @@ mod tests {
             .unwrap();
         }
         feed(&mut s, &bytes, Instant::now(), &mut sink);
-        s.disconnected(&mut sink);
+        s.disconnected("test", &mut sink);
         assert_eq!(
             (
                 sink.null.counts.peers_down,

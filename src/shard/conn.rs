@@ -85,8 +85,15 @@ pub(super) async fn serve<S: Sink>(shard: &Shard<S>, mut stream: TcpStream, rout
     );
     debug!(?counters, "router session counters");
     let mut sink = shard.sink.borrow_mut();
-    if !matches!(end, End::Terminated) {
-        session.disconnected(&mut *sink);
+    let why = match end {
+        End::Terminated => None,
+        End::Eof => Some("router closed the connection"),
+        End::Shutdown => Some("collector shutdown"),
+        End::Framing(_) => Some("BMP stream out of sync"),
+        End::Io(_) => Some("connection failed"),
+    };
+    if let Some(why) = why {
+        session.disconnected(why, &mut *sink);
     }
     sink.flush();
 }
@@ -114,7 +121,11 @@ async fn read_loop<S: Sink>(
             Err(_) if stopping => return (End::Shutdown, buf),
             Err(_) => {
                 let now = Instant::now();
-                session.poll_timers(now, &mut *shard.sink.borrow_mut());
+                let mut sink = shard.sink.borrow_mut();
+                session.poll_timers(now, &mut *sink);
+                // A batch that is not full still goes out on time.
+                sink.flush();
+                drop(sink);
                 if !idle_warned && now.duration_since(last_data) >= idle_warning {
                     idle_warned = true;
                     warn!(secs = idle_warning.as_secs(), "no data from router");

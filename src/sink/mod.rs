@@ -8,6 +8,13 @@
 //! counts, the mode used to measure the collector without a database.
 #![forbid(unsafe_code)]
 
+pub mod batch;
+pub mod copy;
+pub mod spill;
+pub mod sqlite;
+pub mod store;
+pub mod writer;
+
 use std::net::SocketAddr;
 
 use crate::session::PeerKey;
@@ -26,8 +33,9 @@ pub enum PeerEnd<'a> {
     PeerDown(&'a PeerDown<'a>),
     /// The router sent Termination; its peers end with it.
     Termination,
-    /// The TCP session ended without Termination.
-    Disconnect,
+    /// The TCP session ended without Termination, for the reason given
+    /// (`router closed the connection`, `collector shutdown`, ...).
+    Disconnect(&'static str),
 }
 
 /// A shard-local consumer of router session events.
@@ -47,8 +55,10 @@ pub trait Sink {
     /// told apart from those re-announced in this one.
     fn peer_up(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64, msg: &PeerUp<'_>);
 
-    /// A peer went down, or its router session ended: all its routes end.
-    fn peer_down(&mut self, router: SocketAddr, peer: PeerKey, end: PeerEnd<'_>);
+    /// A peer went down, or its router session ended: all its routes end,
+    /// in every RIB. `epoch` is the session that ended (0 for a peer that
+    /// never sent Peer Up).
+    fn peer_down(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64, end: PeerEnd<'_>);
 
     /// One route of a Route Monitoring message.
     #[allow(clippy::too_many_arguments)] // one event, each argument distinct
@@ -132,7 +142,7 @@ impl Sink for NullSink {
         self.counts.peers_up += 1;
     }
 
-    fn peer_down(&mut self, _: SocketAddr, _: PeerKey, _: PeerEnd<'_>) {
+    fn peer_down(&mut self, _: SocketAddr, _: PeerKey, _: u64, _: PeerEnd<'_>) {
         self.counts.peers_down += 1;
     }
 

@@ -1,0 +1,892 @@
+//! The PostgreSQL store: one writer thread per shard, each a tokio
+//! current-thread runtime with its own connection (from a pool bounded by
+//! `DB_POOL_SIZE`), applying its shard's batches in order.
+//!
+//! Per batch, in one transaction: the batch's number is recorded for its
+//! stream (a batch already applied is skipped), the attribute sets and
+//! routes are binary-COPied into temporary staging tables and the
+//! statistics straight into `stats`; then one statement adds new
+//! attribute sets, one appends every route to `route_history`, and one
+//! applies the last change of each (peer, RD, prefix, path id) of the
+//! batch to the current RIB (`rib`): a delete for a withdrawal, an upsert
+//! for an announcement, never moving a route back to an older epoch.
+//! Events follow, in order, a statement each (they are rare).
+//!
+//! Peer Down and session loss raise the peer's `flushed_below` to hide its
+//! routes from `routes` at once; writer 0 deletes the hidden rows in the
+//! background, in chunks, between batches. The stale sweep after a re-dump
+//! deletes the routes of earlier epochs and records them in history as
+//! `stale`.
+//!
+//! While the database is down or slow the writer keeps taking batches
+//! from its shard into its queue (memory, then spill files: see
+//! [`super::spill`]) and reconnects with backoff. A batch the database
+//! rejects as invalid (never expected) is saved under
+//! `DATA_DIR/rejected/` and logged, so that it cannot stop the stream.
+//!
+//! At startup, before any new batch, writer 0 replays the spill files of
+//! the previous run and then ends every peer that run left up ("collector
+//! restart"): their routers reconnect and re-dump.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls, Transaction};
+use tracing::{debug, error, info, warn};
+
+use super::batch::{Batch, EventKind, EventRow};
+use super::copy::{HEADER, TRAILER, TupleReader};
+use super::spill::{Queue, QueueLimits, Taken};
+
+/// The migrations, in order: (version, name, SQL).
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "0001_schema",
+    include_str!("../../migrations/postgres/0001_schema.sql"),
+)];
+
+/// Any fixed key for the advisory lock that serialises migrations.
+const MIGRATION_LOCK: i64 = 0x7269_7074_6964_6501;
+
+/// Rows deleted per background cleanup statement.
+const CLEANUP_CHUNK: i64 = 20_000;
+
+/// How often writer 0 maintains the history partitions.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(3600);
+
+const STAGING: &str = "
+CREATE TEMP TABLE IF NOT EXISTS stage_routes (
+    seq int8, peer_id int8, rd text, prefix cidr, path_id int8, afi int2, safi int2,
+    labels text, action int2, epoch int8, attrs_id int8, ts timestamptz
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_attrs (
+    id int8, origin text, as_path text, origin_as int8, next_hop inet, med int8,
+    local_pref int8, atomic_aggregate bool, aggregator text, communities text,
+    ext_communities text, large_communities text, originator_id inet,
+    cluster_list text, otc int8, other_attrs bytea, first_seen timestamptz
+) ON COMMIT DELETE ROWS;";
+
+const PROGRESS: &str = "
+INSERT INTO applied_batches (stream, seq, applied) VALUES ($1, $2, now())
+ON CONFLICT (stream, seq) DO NOTHING";
+
+const ATTRS: &str = "
+INSERT INTO attribute_sets
+SELECT DISTINCT ON (id) id, origin, as_path, origin_as, next_hop, med, local_pref,
+       atomic_aggregate, aggregator, string_to_array(communities, ' '),
+       string_to_array(ext_communities, ' '), string_to_array(large_communities, ' '),
+       originator_id, string_to_array(cluster_list, ' '), otc, other_attrs, first_seen
+  FROM stage_attrs
+ON CONFLICT (id) DO NOTHING";
+
+const HISTORY: &str = "
+INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
+SELECT ts, peer_id, rd, prefix, path_id, afi, safi, labels,
+       CASE action WHEN 1 THEN 'announce' ELSE 'withdraw' END, attrs_id
+  FROM stage_routes";
+
+/// The batch's last change per route, applied to the current RIB in one
+/// statement. A route hidden by a peer flush and re-announced before the
+/// cleanup removed it starts a new `first_seen`.
+const RIB: &str = "
+WITH last AS MATERIALIZED (
+    SELECT DISTINCT ON (peer_id, rd, prefix, path_id) *
+      FROM stage_routes ORDER BY peer_id, rd, prefix, path_id, seq DESC
+), gone AS (
+    DELETE FROM rib r USING last l
+     WHERE l.action = 0 AND r.peer_id = l.peer_id AND r.rd = l.rd
+       AND r.prefix = l.prefix AND r.path_id = l.path_id AND r.epoch <= l.epoch
+)
+INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
+SELECT peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
+  FROM last WHERE action = 1
+ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
+   SET afi = excluded.afi, safi = excluded.safi, labels = excluded.labels,
+       attrs_id = excluded.attrs_id, epoch = excluded.epoch,
+       last_updated = excluded.last_updated,
+       first_seen = CASE WHEN r.epoch < (SELECT flushed_below FROM peers WHERE id = r.peer_id)
+                         THEN excluded.first_seen ELSE r.first_seen END
+ WHERE r.epoch <= excluded.epoch";
+
+const ROUTER_CONNECTED: &str = "
+WITH r AS (
+    INSERT INTO routers (id, address, first_seen, last_seen, connected) VALUES ($1, $2, $3, $3, true)
+    ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, connected = true
+)
+INSERT INTO router_events VALUES ($3, $1, 'connect', NULL)";
+
+const INITIATION: &str = "
+WITH r AS (UPDATE routers SET sys_name = $3, sys_descr = $4, last_seen = $2 WHERE id = $1)
+INSERT INTO router_events VALUES ($2, $1, 'initiation', $3)";
+
+const ROUTER_GONE: &str = "
+WITH r AS (UPDATE routers SET connected = false, last_seen = $2 WHERE id = $1)
+INSERT INTO router_events VALUES ($2, $1, $3, $4)";
+
+const PEER_UP: &str = "
+WITH p AS (
+    INSERT INTO peers (id, router_id, router_address, peer_type, rd, peer_address, peer_as, bgp_id,
+                       rib, state, epoch, capabilities, first_seen, last_up)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'up', $10, $11, $12, $12)
+    ON CONFLICT (id) DO UPDATE
+       SET peer_as = excluded.peer_as, bgp_id = excluded.bgp_id, state = 'up',
+           epoch = GREATEST(peers.epoch, excluded.epoch),
+           capabilities = excluded.capabilities, last_up = excluded.last_up
+)
+INSERT INTO peer_events VALUES ($12, $1, 'up', $10, NULL, $11)";
+
+const PEER_SEEN: &str = "
+INSERT INTO peers (id, router_id, router_address, peer_type, rd, peer_address, peer_as, bgp_id,
+                   rib, state, epoch, first_seen, last_up)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'up', $10, $11, $11)
+ON CONFLICT (id) DO UPDATE SET state = 'up', epoch = excluded.epoch, last_up = excluded.last_up
+ WHERE peers.epoch < excluded.epoch";
+
+const PEER_DOWN: &str = "
+WITH p AS (
+    UPDATE peers SET state = 'down', last_down = $3, last_down_reason = $4,
+                     flushed_below = GREATEST(flushed_below, $2 + 1), cleanup_pending = true
+     WHERE id = $1 AND epoch <= $2
+    RETURNING id
+)
+INSERT INTO peer_events SELECT $3, id, 'down', $2, $4, $5 FROM p";
+
+const END_OF_RIB: &str = "
+INSERT INTO peer_events SELECT $2, id, 'end-of-rib', epoch, $3, NULL FROM peers WHERE id = $1";
+
+const STALE_SWEEP: &str = "
+WITH p AS (SELECT id, flushed_below FROM peers WHERE id = $1),
+gone AS (
+    DELETE FROM rib r USING p
+     WHERE r.peer_id = p.id AND r.epoch >= p.flushed_below AND r.epoch < $2
+    RETURNING r.*
+), h AS (
+    INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
+    SELECT $3, peer_id, rd, prefix, path_id, afi, safi, labels, 'stale', NULL FROM gone
+)
+INSERT INTO peer_events SELECT $3, $1, 'stale-sweep', $2, NULL, count(*)::text FROM gone
+ WHERE EXISTS (SELECT 1 FROM p)";
+
+const MIRRORING: &str = "INSERT INTO peer_events VALUES ($2, $1, 'mirroring', 0, $3, $4)";
+
+const RESTART_FLUSH: &str = "
+WITH p AS (
+    UPDATE peers SET state = 'down', last_down = now(), last_down_reason = 'collector restart',
+                     flushed_below = GREATEST(flushed_below, epoch + 1), cleanup_pending = true
+     WHERE state = 'up'
+    RETURNING id, epoch
+)
+INSERT INTO peer_events SELECT now(), id, 'down', epoch, 'collector restart', NULL FROM p;
+WITH r AS (UPDATE routers SET connected = false WHERE connected RETURNING id)
+INSERT INTO router_events SELECT now(), id, 'disconnect', 'collector restart' FROM r;";
+
+/// The PostgreSQL store's settings.
+#[derive(Clone, Debug)]
+pub struct PgSettings {
+    /// The connection string.
+    pub url: String,
+    /// Most connections open at once, over all writers.
+    pub pool_size: usize,
+    /// Where spill files and rejected batches go.
+    pub data_dir: PathBuf,
+    /// Queue limits per writer.
+    pub limits: QueueLimits,
+    /// Days of history and statistics kept (0: all).
+    pub retention_days: u32,
+    /// After the shards stop, how long writers may take to drain before
+    /// what is left is spilled for the next run.
+    pub shutdown_timeout: Duration,
+}
+
+/// Counters of one writer.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct WriterCounters {
+    /// Batches committed.
+    pub batches: u64,
+    /// Route rows committed.
+    pub routes: u64,
+    /// Batches skipped as already applied.
+    pub duplicates: u64,
+    /// Batches the database rejected (saved under `rejected/`).
+    pub rejected: u64,
+    /// Connections made after a failure.
+    pub reconnects: u64,
+    /// Failed attempts to apply a batch.
+    pub failures: u64,
+    /// Batches left spilled at exit, for the next run.
+    pub left_spilled: u64,
+}
+
+/// The running writers.
+#[derive(Debug)]
+pub struct Writers {
+    threads: Vec<JoinHandle<WriterCounters>>,
+}
+
+impl Writers {
+    /// Waits for every writer to drain and stop (the shards' senders must
+    /// be dropped first).
+    pub fn join(self) -> Vec<WriterCounters> {
+        self.threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or_default())
+            .collect()
+    }
+}
+
+/// What the writers share.
+#[derive(Debug)]
+struct Shared {
+    settings: PgSettings,
+    pool: Arc<Semaphore>,
+    /// Writer 0 has replayed the previous run's spill and ended its peers.
+    ready: AtomicBool,
+}
+
+/// Starts `n` writers; returns the queue sender of each (one per shard).
+///
+/// # Errors
+///
+/// A writer thread or the spill directory cannot be created.
+pub fn start(
+    settings: PgSettings,
+    n: usize,
+    queue_depth: usize,
+) -> std::io::Result<(Vec<mpsc::Sender<Batch>>, Writers)> {
+    let spill_dir = settings.data_dir.join("spill");
+    let recovered = Queue::recover(&spill_dir);
+    if !recovered.is_empty() {
+        info!(
+            files = recovered.len(),
+            "replaying batches spilled by the previous run before new data"
+        );
+    }
+    let shared = Arc::new(Shared {
+        pool: Arc::new(Semaphore::new(settings.pool_size.max(1))),
+        settings,
+        ready: AtomicBool::new(false),
+    });
+    let run = super::store::unix_micros();
+    let mut senders = Vec::new();
+    let mut threads = Vec::new();
+    let mut recovered = Some(recovered);
+    for id in 0..n {
+        let (tx, rx) = mpsc::channel(queue_depth.max(1));
+        let old = if id == 0 {
+            recovered.take().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let queue = Queue::new(
+            &spill_dir,
+            &format!("w{id}-{run}"),
+            shared.settings.limits.clone(),
+            old,
+        )?;
+        let shared = shared.clone();
+        let t = std::thread::Builder::new()
+            .name(format!("riptide-writer-{id}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        error!(writer = id, error = %e, "cannot build the writer runtime");
+                        return WriterCounters::default();
+                    }
+                };
+                let w = Writer {
+                    id,
+                    shared,
+                    rx,
+                    queue,
+                    conn: None,
+                    counters: WriterCounters::default(),
+                    cleanup: HashMap::new(),
+                    next_maintenance: Instant::now(),
+                    outage_since: None,
+                };
+                rt.block_on(w.run())
+            })?;
+        senders.push(tx);
+        threads.push(t);
+    }
+    Ok((senders, Writers { threads }))
+}
+
+/// A connection with its pool permit.
+struct Conn {
+    client: Client,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+struct Writer {
+    id: usize,
+    shared: Arc<Shared>,
+    rx: mpsc::Receiver<Batch>,
+    queue: Queue,
+    conn: Option<Conn>,
+    counters: WriterCounters,
+    /// Writer 0: rows deleted so far per peer being cleaned up.
+    cleanup: HashMap<i64, u64>,
+    next_maintenance: Instant,
+    outage_since: Option<Instant>,
+}
+
+/// Why a batch did not commit.
+enum Failure {
+    /// The connection or the server failed: retry on a new connection.
+    Retry(tokio_postgres::Error),
+    /// The database rejected the batch's content: retrying cannot help.
+    Reject(tokio_postgres::Error),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Retry(e) | Self::Reject(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Writer {
+    async fn run(mut self) -> WriterCounters {
+        let mut inflight: Option<Taken> = None;
+        let mut closed = false;
+        let mut deadline: Option<Instant> = None;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            // Take whatever the shard sent, without waiting.
+            while !self.queue.is_full() {
+                match self.rx.try_recv() {
+                    Ok(b) => self.queue.push(b),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
+                    }
+                }
+            }
+            if closed && deadline.is_none() {
+                deadline = Some(Instant::now() + self.shared.settings.shutdown_timeout);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.persist();
+                return self.counters;
+            }
+            if self.id != 0 && !self.shared.ready.load(Ordering::Acquire) {
+                self.wait(Duration::from_millis(50), closed).await;
+                continue;
+            }
+            if self.id == 0 && !self.shared.ready.load(Ordering::Acquire) {
+                // The previous run's spill is at the head of writer 0's
+                // queue: it is replayed before the restart flush.
+                if !self.queue.has_recovered() && inflight.is_none() {
+                    match self.restart_flush().await {
+                        Ok(()) => {
+                            self.shared.ready.store(true, Ordering::Release);
+                            continue;
+                        }
+                        Err(e) => {
+                            self.failed(&e, &mut backoff).await;
+                            continue;
+                        }
+                    }
+                }
+            }
+            if inflight.is_none() {
+                inflight = self.queue.pop();
+            }
+            let Some(taken) = inflight.as_ref() else {
+                if closed {
+                    return self.counters;
+                }
+                // Idle: writer 0 works on the cleanup without pause while
+                // there is some.
+                let busy = if self.id == 0 && self.conn.is_some() {
+                    match self.background().await {
+                        Ok(busy) => busy,
+                        Err(e) => {
+                            self.failed(&e, &mut backoff).await;
+                            continue;
+                        }
+                    }
+                } else {
+                    false
+                };
+                if !busy {
+                    self.wait(Duration::from_millis(500), closed).await;
+                }
+                continue;
+            };
+            let result = match self.connect().await {
+                Ok(()) => self.apply_receiving(&taken.batch).await,
+                Err(e) => Err(Failure::Retry(e)),
+            };
+            match result {
+                Ok(applied) => {
+                    backoff = Duration::from_millis(100);
+                    if let Some(t) = inflight.take() {
+                        self.committed(t, applied);
+                    }
+                    if self.id == 0
+                        && let Err(e) = self.background().await
+                    {
+                        self.failed(&e, &mut backoff).await;
+                    }
+                }
+                Err(Failure::Retry(e)) => {
+                    self.counters.failures += 1;
+                    self.failed(&e, &mut backoff).await;
+                }
+                Err(Failure::Reject(e)) => {
+                    self.counters.failures += 1;
+                    if let Some(t) = inflight.take() {
+                        self.reject(t, &e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for a batch or `timeout`.
+    async fn wait(&mut self, timeout: Duration, closed: bool) {
+        if closed || self.queue.is_full() {
+            tokio::time::sleep(timeout.min(Duration::from_millis(50))).await;
+            return;
+        }
+        if let Ok(Some(b)) = tokio::time::timeout(timeout, self.rx.recv()).await {
+            self.queue.push(b);
+        }
+    }
+
+    /// Drops the connection after a failure and waits before the next
+    /// attempt, taking batches meanwhile.
+    async fn failed(&mut self, e: &dyn fmt::Display, backoff: &mut Duration) {
+        if self.outage_since.is_none() {
+            self.outage_since = Some(Instant::now());
+            warn!(writer = self.id, error = %e, "database unavailable: batches are queued (then spilled) and retried");
+        } else {
+            debug!(writer = self.id, error = %e, "database still unavailable");
+        }
+        self.conn = None;
+        let until = Instant::now() + *backoff;
+        while Instant::now() < until {
+            let left = until.saturating_duration_since(Instant::now());
+            self.wait(left, self.rx.is_closed()).await;
+        }
+        *backoff = (*backoff * 2).min(Duration::from_secs(5));
+    }
+
+    async fn connect(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.conn.as_ref().is_some_and(|c| !c.client.is_closed()) {
+            return Ok(());
+        }
+        self.conn = None;
+        let Ok(permit) = self.shared.pool.clone().acquire_owned().await else {
+            unreachable!("the pool semaphore is never closed");
+        };
+        let (client, connection) =
+            tokio_postgres::connect(&self.shared.settings.url, NoTls).await?;
+        let id = self.id;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                debug!(writer = id, error = %e, "database connection ended");
+            }
+        });
+        migrate(&client, self.id == 0, self.shared.settings.retention_days).await?;
+        client.batch_execute(STAGING).await?;
+        if let Some(since) = self.outage_since.take() {
+            self.counters.reconnects += 1;
+            info!(writer = self.id, secs = since.elapsed().as_secs_f64(), queued = ?self.queue.bytes(), "database reachable again");
+        }
+        self.conn = Some(Conn {
+            client,
+            _permit: permit,
+        });
+        Ok(())
+    }
+
+    /// Applies `batch` while still taking batches from the shard (the
+    /// connection is up: [`Self::connect`] came first).
+    async fn apply_receiving(&mut self, batch: &Batch) -> Result<bool, Failure> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(false);
+        };
+        let mut apply = pin!(apply(&mut conn.client, batch));
+        loop {
+            tokio::select! {
+                r = &mut apply => return r,
+                b = self.rx.recv(), if !self.queue.is_full() => match b {
+                    Some(b) => self.queue.push(b),
+                    None => {
+                        // Closed: the main loop notices on its next turn.
+                        return apply.await;
+                    }
+                },
+            }
+        }
+    }
+
+    fn committed(&mut self, t: Taken, applied: bool) {
+        self.queue.committed();
+        if applied {
+            self.counters.batches += 1;
+            self.counters.routes += u64::from(t.batch.route_count);
+        } else {
+            self.counters.duplicates += 1;
+        }
+        if let Some(p) = t.segment_done {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    fn reject(&mut self, t: Taken, e: &tokio_postgres::Error) {
+        self.queue.committed();
+        self.counters.rejected += 1;
+        let dir = self.shared.settings.data_dir.join("rejected");
+        let path = dir.join(format!("{}-{}.batch", t.batch.stream, t.batch.seq));
+        let mut rec = Vec::new();
+        t.batch.encode(&mut rec);
+        let saved = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &rec));
+        error!(writer = self.id, error = %e, file = %path.display(), saved = saved.is_ok(),
+            "database rejected a batch: saved for inspection, going on with the next");
+        if let Some(p) = t.segment_done {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    /// At exit with batches left: spill them for the next run (a batch
+    /// being applied is in the spill already, or the queue's copy of it
+    /// goes first).
+    fn persist(&mut self) {
+        let n = self.queue.persist();
+        self.counters.left_spilled = n;
+        if n > 0 {
+            warn!(
+                writer = self.id,
+                batches = n,
+                "shutdown timeout: batches not yet stored are spilled for the next run"
+            );
+        }
+    }
+
+    /// Replayed spill done: end every peer the previous run left up.
+    async fn restart_flush(&mut self) -> Result<(), tokio_postgres::Error> {
+        self.connect().await?;
+        match self.conn.as_ref() {
+            Some(conn) => conn.client.batch_execute(RESTART_FLUSH).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Writer 0, between batches: partition maintenance and one chunk of
+    /// the cleanup of flushed peers; `Ok(true)` when cleanup remains.
+    async fn background(&mut self) -> Result<bool, tokio_postgres::Error> {
+        let Some(conn) = self.conn.as_ref() else {
+            return Ok(false);
+        };
+        let c = &conn.client;
+        if Instant::now() >= self.next_maintenance {
+            self.next_maintenance = Instant::now() + MAINTENANCE_INTERVAL;
+            let days = i32::try_from(self.shared.settings.retention_days).unwrap_or(i32::MAX);
+            c.execute("SELECT riptide_maintain_partitions($1)", &[&days])
+                .await?;
+            c.execute(
+                "DELETE FROM applied_batches WHERE applied < now() - interval '7 days'",
+                &[],
+            )
+            .await?;
+        }
+        let Some(row) = c
+            .query_opt(
+                "SELECT id, flushed_below FROM peers WHERE cleanup_pending LIMIT 1",
+                &[],
+            )
+            .await?
+        else {
+            return Ok(false);
+        };
+        let (peer, below): (i64, i64) = (row.get(0), row.get(1));
+        let n = c
+            .execute(
+                "DELETE FROM rib WHERE ctid = ANY(ARRAY(
+                     SELECT ctid FROM rib WHERE peer_id = $1 AND epoch < $2 LIMIT $3))",
+                &[&peer, &below, &CLEANUP_CHUNK],
+            )
+            .await?;
+        let total = self.cleanup.entry(peer).or_default();
+        *total += n;
+        if n < CLEANUP_CHUNK as u64 {
+            let total = self.cleanup.remove(&peer).unwrap_or(n);
+            c.execute(
+                "WITH p AS (UPDATE peers SET cleanup_pending = false
+                             WHERE id = $1 AND flushed_below = $2 RETURNING id)
+                 INSERT INTO peer_events SELECT now(), id, 'flush', $2 - 1, NULL, $3 FROM p",
+                &[&peer, &below, &total.to_string()],
+            )
+            .await?;
+            debug!(peer, rows = total, "flushed routes removed");
+        }
+        Ok(true)
+    }
+}
+
+/// Applies the migrations not yet applied, under an advisory lock.
+///
+/// # Errors
+///
+/// A failing migration (nothing of it stays: each runs in a transaction).
+pub async fn migrate(
+    client: &Client,
+    announce: bool,
+    retention_days: u32,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS riptide_migrations (
+                 version int4 PRIMARY KEY, name text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = async {
+        for (version, name, sql) in MIGRATIONS {
+            let done = client
+                .query_opt(
+                    "SELECT 1 FROM riptide_migrations WHERE version = $1",
+                    &[version],
+                )
+                .await?
+                .is_some();
+            if done {
+                continue;
+            }
+            client.batch_execute("BEGIN").await?;
+            let applied = async {
+                client.batch_execute(sql).await?;
+                client
+                    .execute(
+                        "INSERT INTO riptide_migrations (version, name) VALUES ($1, $2)",
+                        &[version, name],
+                    )
+                    .await
+            }
+            .await;
+            match applied {
+                Ok(_) => client.batch_execute("COMMIT").await?,
+                Err(e) => {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                    return Err(e);
+                }
+            }
+            info!(migration = name, "migration applied");
+        }
+        let timescale = client
+            .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'", &[])
+            .await?
+            .is_some();
+        if timescale && retention_days > 0 {
+            let interval = format!("{retention_days} days");
+            for table in ["route_history", "stats"] {
+                client
+                    .execute(
+                        "SELECT add_retention_policy($1::regclass, $2::text::interval, if_not_exists => true)",
+                        &[&table, &interval],
+                    )
+                    .await?;
+            }
+        }
+        if announce {
+            if timescale {
+                info!(retention_days, "PostgreSQL store with TimescaleDB: history and statistics are hypertables");
+            } else {
+                info!(retention_days, "PostgreSQL store without TimescaleDB: history and statistics are partitioned by day");
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    result
+}
+
+/// Whether an error is about the batch's content rather than the
+/// connection or the server's state.
+fn is_rejection(e: &tokio_postgres::Error) -> bool {
+    let Some(db) = e.as_db_error() else {
+        return false;
+    };
+    let code = db.code().code();
+    // 22: data exception; 23: integrity constraint violation; 42: syntax
+    // error or access rule violation (a schema that does not match).
+    code.starts_with("22") || code.starts_with("23") || *db.code() == SqlState::UNDEFINED_COLUMN
+}
+
+/// Applies one batch in one transaction; `Ok(false)` when the batch was
+/// already applied.
+async fn apply(client: &mut Client, batch: &Batch) -> Result<bool, Failure> {
+    let classify = |e: tokio_postgres::Error| {
+        if is_rejection(&e) {
+            Failure::Reject(e)
+        } else {
+            Failure::Retry(e)
+        }
+    };
+    let tx = client.transaction().await.map_err(classify)?;
+    let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
+    let fresh = tx
+        .execute(PROGRESS, &[&&*batch.stream, &seq])
+        .await
+        .map_err(classify)?;
+    if fresh == 0 {
+        tx.rollback().await.map_err(classify)?;
+        return Ok(false);
+    }
+    apply_rows(&tx, batch).await.map_err(classify)?;
+    tx.commit().await.map_err(classify)?;
+    Ok(true)
+}
+
+async fn copy_in(
+    tx: &Transaction<'_>,
+    statement: &str,
+    tuples: &[u8],
+) -> Result<(), tokio_postgres::Error> {
+    let sink = tx.copy_in::<_, Bytes>(statement).await?;
+    let mut sink = pin!(sink);
+    sink.feed(Bytes::from_static(HEADER)).await?;
+    sink.feed(Bytes::copy_from_slice(tuples)).await?;
+    sink.feed(Bytes::from_static(TRAILER)).await?;
+    sink.finish().await?;
+    Ok(())
+}
+
+async fn apply_rows(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
+    if !batch.attrs.is_empty() {
+        copy_in(
+            tx,
+            "COPY stage_attrs FROM STDIN (FORMAT binary)",
+            &batch.attrs,
+        )
+        .await?;
+        tx.execute(ATTRS, &[]).await?;
+    }
+    if !batch.routes.is_empty() {
+        copy_in(
+            tx,
+            "COPY stage_routes FROM STDIN (FORMAT binary)",
+            &batch.routes,
+        )
+        .await?;
+        tx.execute(HISTORY, &[]).await?;
+        tx.execute(RIB, &[]).await?;
+    }
+    if !batch.stats.is_empty() {
+        copy_in(
+            tx,
+            "COPY stats (ts, router_id, peer_id, stat_type, stat_name, afi, safi, value) FROM STDIN (FORMAT binary)",
+            &batch.stats,
+        )
+        .await?;
+    }
+    let mut events = TupleReader::new(&batch.events);
+    loop {
+        let e = match EventRow::next(&mut events) {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(err) => {
+                error!(error = %err, stream = &*batch.stream, seq = batch.seq, "malformed event row skipped");
+                break;
+            }
+        };
+        apply_event(tx, &e).await?;
+    }
+    Ok(())
+}
+
+fn system_time(unix_us: i64) -> SystemTime {
+    let us = u64::try_from(unix_us).unwrap_or(0);
+    UNIX_EPOCH + Duration::from_micros(us)
+}
+
+async fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), tokio_postgres::Error> {
+    let ts = system_time(e.ts);
+    let peer = e.peer_id.unwrap_or(0);
+    match e.kind {
+        EventKind::RouterConnected => {
+            tx.execute(ROUTER_CONNECTED, &[&e.router_id, &e.router_address, &ts])
+                .await?;
+        }
+        EventKind::Initiation => {
+            tx.execute(INITIATION, &[&e.router_id, &ts, &e.a, &e.b])
+                .await?;
+        }
+        EventKind::Termination | EventKind::Disconnect => {
+            let name = if e.kind == EventKind::Termination {
+                "termination"
+            } else {
+                "disconnect"
+            };
+            tx.execute(ROUTER_GONE, &[&e.router_id, &ts, &name, &e.a])
+                .await?;
+        }
+        EventKind::PeerUp | EventKind::PeerSeen => {
+            let Some(p) = e.peer else {
+                return Ok(());
+            };
+            let common: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
+                &peer,
+                &e.router_id,
+                &e.router_address,
+                &p.peer_type,
+                &p.rd,
+                &p.address,
+                &p.asn,
+                &p.bgp_id,
+                &p.rib,
+                &e.epoch,
+            ];
+            if e.kind == EventKind::PeerUp {
+                let mut params = common.to_vec();
+                params.extend([&e.a as &(dyn tokio_postgres::types::ToSql + Sync), &ts]);
+                tx.execute(PEER_UP, &params).await?;
+            } else {
+                let mut params = common.to_vec();
+                params.push(&ts);
+                tx.execute(PEER_SEEN, &params).await?;
+            }
+        }
+        EventKind::PeerDown => {
+            tx.execute(PEER_DOWN, &[&peer, &e.epoch, &ts, &e.a, &e.b])
+                .await?;
+        }
+        EventKind::EndOfRib => {
+            tx.execute(END_OF_RIB, &[&peer, &ts, &e.a]).await?;
+        }
+        EventKind::StaleSweep => {
+            tx.execute(STALE_SWEEP, &[&peer, &e.epoch, &ts]).await?;
+        }
+        EventKind::Mirroring => {
+            tx.execute(MIRRORING, &[&peer, &ts, &e.a, &e.b]).await?;
+        }
+    }
+    Ok(())
+}
