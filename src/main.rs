@@ -10,12 +10,7 @@ use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use riptide::config::{self, Config, StoreKind};
 use riptide::shard::ShardReport;
-use riptide::sink::NullSink;
-use riptide::sink::batch::Batch;
-use riptide::sink::spill::QueueLimits;
-use riptide::sink::sqlite::{self, SqliteSettings};
-use riptide::sink::store::{BatchSettings, StoreSink};
-use riptide::sink::writer::{self, PgSettings};
+use riptide::sink::{NullSink, Store};
 use tracing::{info, warn};
 
 #[global_allocator]
@@ -102,37 +97,16 @@ fn collect(config: Config) -> anyhow::Result<ExitCode> {
                 info!(shard = id, counters = ?r.counters, sink = ?r.sink.counts, "shard stopped");
             }
         }
-        StoreKind::Postgres | StoreKind::Auto => {
-            let shards = config.shards();
-            let settings = PgSettings {
-                url: config.database_url.clone().unwrap_or_default(),
-                pool_size: config
-                    .db_pool_size
-                    .map_or(shards, |n| usize::try_from(n).unwrap_or(shards)),
-                data_dir: config.data_dir.clone(),
-                limits: queue_limits(&config),
-                retention_days: config.retention_days,
-                shutdown_timeout: config.shutdown_timeout(),
-            };
-            let (senders, writers) = writer::start(settings, shards, queue_depth(&config))
-                .context("starting the PostgreSQL writers")?;
-            serve_store(&config, move |id| senders.get(id).cloned())?;
-            for (id, c) in writers.join().iter().enumerate() {
-                info!(writer = id, counters = ?c, "writer stopped");
+        StoreKind::Postgres | StoreKind::Auto | StoreKind::Sqlite => {
+            let store = Store::open(&config)?;
+            let reports = serve(&config, store.sinks())?;
+            for (id, r) in reports.into_iter().enumerate() {
+                let counters = r.sink.finish();
+                info!(shard = id, counters = ?r.counters, store = ?counters, "shard stopped");
             }
-        }
-        StoreKind::Sqlite => {
-            let settings = SqliteSettings {
-                path: config.data_dir.join("riptide.db"),
-                retention_days: config.retention_days,
-            };
-            let (tx, writer) = sqlite::start(settings, queue_depth(&config))
-                .context("opening the embedded store")?;
-            serve_store(&config, move |_| Some(tx.clone()))?;
-            let c = writer
-                .join()
-                .map_err(|_| anyhow::anyhow!("the embedded store's writer panicked"))?;
-            info!(counters = ?c, "embedded store writer stopped");
+            for (id, c) in store.close().iter().enumerate() {
+                info!(writer = id, counters = %c, "store writer stopped");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -149,37 +123,4 @@ where
     let handle = collector.shutdown_handle();
     ctrlc::set_handler(move || handle.shutdown()).context("installing the signal handler")?;
     Ok(collector.join()?)
-}
-
-/// Runs the shards with store sinks fed to the queues `queue` gives per
-/// shard, then sends what the sinks still hold.
-fn serve_store<F>(config: &Arc<Config>, queue: F) -> anyhow::Result<()>
-where
-    F: Fn(usize) -> Option<tokio::sync::mpsc::Sender<Batch>> + Send + Sync + 'static,
-{
-    let run = riptide::sink::store::unix_micros().unsigned_abs();
-    let settings = BatchSettings {
-        size: usize::try_from(config.batch_size).unwrap_or(10_000),
-        timeout: config.batch_timeout(),
-    };
-    let reports = serve(config, move |id| {
-        let tx = queue(id).unwrap_or_else(|| tokio::sync::mpsc::channel(1).0);
-        StoreSink::new(tx, run, id, settings)
-    })?;
-    for (id, r) in reports.into_iter().enumerate() {
-        let counters = r.sink.finish();
-        info!(shard = id, counters = ?r.counters, store = ?counters, "shard stopped");
-    }
-    Ok(())
-}
-
-fn queue_depth(config: &Config) -> usize {
-    usize::try_from(config.queue_depth).unwrap_or(64)
-}
-
-fn queue_limits(config: &Config) -> QueueLimits {
-    QueueLimits {
-        memory: usize::try_from(config.queue_memory_mb << 20).unwrap_or(usize::MAX),
-        disk: config.spill_max_mb << 20,
-    }
 }

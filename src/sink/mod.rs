@@ -179,3 +179,112 @@ impl Sink for NullSink {
 
     fn flush(&mut self) {}
 }
+
+/// The store the collector writes to: PostgreSQL writers (one per shard)
+/// or the embedded SQLite writer, with the queues the shards feed.
+#[derive(Debug)]
+pub struct Store {
+    /// One queue per shard (PostgreSQL) or one shared by all (SQLite).
+    senders: Vec<tokio::sync::mpsc::Sender<batch::Batch>>,
+    writers: Writers,
+    settings: store::BatchSettings,
+    /// Tells this process run's batch streams apart from earlier runs'.
+    run: u64,
+}
+
+#[derive(Debug)]
+enum Writers {
+    Postgres(writer::Writers),
+    Sqlite(std::thread::JoinHandle<sqlite::SqliteCounters>),
+}
+
+/// A store that could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The PostgreSQL writers could not start.
+    #[error("starting the PostgreSQL writers: {0}")]
+    Postgres(#[from] std::io::Error),
+    /// The SQLite file could not be opened or migrated.
+    #[error("opening the embedded store: {0}")]
+    Sqlite(#[from] sqlite::SqliteError),
+    /// The configuration names no store to open.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Store {
+    /// Opens the configured store (`null` is not a store: see
+    /// [`crate::config::Config::store_kind`]).
+    ///
+    /// # Errors
+    ///
+    /// The writers cannot start, or the embedded file cannot be opened.
+    pub fn open(config: &crate::config::Config) -> Result<Self, OpenError> {
+        use crate::config::StoreKind;
+        let shards = config.shards();
+        let depth = usize::try_from(config.queue_depth).unwrap_or(64);
+        let (senders, writers) = match config.store_kind().map_err(OpenError::Config)? {
+            StoreKind::Postgres | StoreKind::Auto => {
+                let settings = writer::PgSettings {
+                    url: config.database_url.clone().unwrap_or_default(),
+                    pool_size: config
+                        .db_pool_size
+                        .map_or(shards, |n| usize::try_from(n).unwrap_or(shards)),
+                    data_dir: config.data_dir.clone(),
+                    limits: spill::QueueLimits {
+                        memory: usize::try_from(config.queue_memory_mb << 20).unwrap_or(usize::MAX),
+                        disk: config.spill_max_mb << 20,
+                    },
+                    retention_days: config.retention_days,
+                    shutdown_timeout: config.shutdown_timeout(),
+                };
+                let (senders, w) = writer::start(settings, shards, depth)?;
+                (senders, Writers::Postgres(w))
+            }
+            StoreKind::Sqlite => {
+                let settings = sqlite::SqliteSettings {
+                    path: config.data_dir.join("riptide.db"),
+                    retention_days: config.retention_days,
+                };
+                let (tx, t) = sqlite::start(settings, depth)?;
+                (vec![tx], Writers::Sqlite(t))
+            }
+            StoreKind::Null => {
+                return Err(OpenError::Config("the null store stores nothing".into()));
+            }
+        };
+        Ok(Self {
+            senders,
+            writers,
+            settings: store::BatchSettings {
+                size: usize::try_from(config.batch_size).unwrap_or(10_000),
+                timeout: config.batch_timeout(),
+            },
+            run: store::unix_micros().unsigned_abs(),
+        })
+    }
+
+    /// What makes each shard's sink, for [`crate::shard::start`].
+    pub fn sinks(&self) -> impl Fn(usize) -> store::StoreSink + Send + Sync + 'static {
+        let (senders, settings, run) = (self.senders.clone(), self.settings, self.run);
+        move |shard| {
+            // One queue per shard, or the one shared queue.
+            let tx = senders
+                .get(shard)
+                .or_else(|| senders.first())
+                .cloned()
+                .unwrap_or_else(|| tokio::sync::mpsc::channel(1).0);
+            store::StoreSink::new(tx, run, shard, settings)
+        }
+    }
+
+    /// Waits for the writers to store everything queued (the shards'
+    /// sinks must be finished first); returns their counters, for the log.
+    pub fn close(self) -> Vec<String> {
+        drop(self.senders);
+        match self.writers {
+            Writers::Postgres(w) => w.join().iter().map(|c| format!("{c:?}")).collect(),
+            Writers::Sqlite(t) => vec![format!("{:?}", t.join().unwrap_or_default())],
+        }
+    }
+}

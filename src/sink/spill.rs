@@ -61,6 +61,9 @@ pub struct Queue {
     /// A copy of the batch taken from memory and not yet committed, and
     /// whether it is on disk already.
     head_copy: Option<(Batch, bool)>,
+    /// The database is unreachable: batches go to disk at once, so that a
+    /// crash during an outage loses nothing that was accepted.
+    outage: bool,
     /// Spilling failed (disk full, quota): the queue holds what it has in
     /// memory and takes no more until it drains.
     disk_failed: bool,
@@ -104,6 +107,7 @@ impl Queue {
             recovered_left: recovered.len(),
             segments: recovered.into(),
             head_copy: None,
+            outage: false,
             reading: None,
             writing: None,
             next_segment: 0,
@@ -166,12 +170,30 @@ impl Queue {
         }
     }
 
+    /// Marks the start or end of a database outage; during one, every
+    /// batch goes to disk as it comes.
+    pub fn set_outage(&mut self, on: bool) {
+        if self.outage == on {
+            return;
+        }
+        self.outage = on;
+        if on {
+            self.spill_or_hold();
+        }
+    }
+
     /// Adds the newest batch.
     pub fn push(&mut self, batch: Batch) {
         self.mem_bytes += batch.size();
         self.mem.push_back(batch);
-        if self.mem_bytes >= self.limits.memory
-            && !self.disk_failed
+        if self.mem_bytes >= self.limits.memory || self.outage {
+            self.spill_or_hold();
+        }
+    }
+
+    /// Spills memory if the disk allows; otherwise memory holds it.
+    fn spill_or_hold(&mut self) {
+        if !self.disk_failed
             && self.disk_bytes < self.limits.disk
             && let Err(e) = self.spill_memory()
         {

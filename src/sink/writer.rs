@@ -264,6 +264,7 @@ pub fn start(
     n: usize,
     queue_depth: usize,
 ) -> std::io::Result<(Vec<mpsc::Sender<Batch>>, Writers)> {
+    migrate_at_startup(&settings);
     let spill_dir = settings.data_dir.join("spill");
     let recovered = Queue::recover(&spill_dir);
     if !recovered.is_empty() {
@@ -483,6 +484,7 @@ impl Writer {
             debug!(writer = self.id, error = %e, "database still unavailable");
         }
         self.conn = None;
+        self.queue.set_outage(true);
         let until = Instant::now() + *backoff;
         while Instant::now() < until {
             let left = until.saturating_duration_since(Instant::now());
@@ -507,7 +509,7 @@ impl Writer {
                 debug!(writer = id, error = %e, "database connection ended");
             }
         });
-        migrate(&client, self.id == 0, self.shared.settings.retention_days).await?;
+        migrate(&client, false, self.shared.settings.retention_days).await?;
         client.batch_execute(STAGING).await?;
         if let Some(since) = self.outage_since.take() {
             self.counters.reconnects += 1;
@@ -543,6 +545,7 @@ impl Writer {
 
     fn committed(&mut self, t: Taken, applied: bool) {
         self.queue.committed();
+        self.queue.set_outage(false);
         if applied {
             self.counters.batches += 1;
             self.counters.routes += u64::from(t.batch.route_count);
@@ -642,6 +645,39 @@ impl Writer {
             debug!(peer, rows = total, "flushed routes removed");
         }
         Ok(true)
+    }
+}
+
+/// Applies the migrations before the collector starts, so the schema is
+/// there as soon as it listens. A database that cannot be reached within
+/// a few seconds does not stop the start: the writers retry (and spill).
+fn migrate_at_startup(settings: &PgSettings) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            warn!(error = %e, "cannot run the startup migrations; the writers will");
+            return;
+        }
+    };
+    let attempt = async {
+        let (client, connection) = tokio_postgres::connect(&settings.url, NoTls).await?;
+        let driver = tokio::spawn(connection);
+        let result = migrate(&client, true, settings.retention_days).await;
+        drop(client);
+        let _ = driver.await;
+        result
+    };
+    match rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), attempt).await }) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            warn!(error = %e, "database not ready at startup: the writers retry, batches spill meanwhile")
+        }
+        Err(_) => warn!(
+            "database not reachable within 10 s at startup: the writers retry, batches spill meanwhile"
+        ),
     }
 }
 

@@ -3,3 +3,4 @@
 mod alloc;
 mod captures;
 mod collector;
+mod store;

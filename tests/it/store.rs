@@ -1,0 +1,915 @@
+//! The collector with its stores, over real TCP, against a real PostgreSQL
+//! (the one `tests/run` starts; each test in its own schema) and the
+//! embedded SQLite file. After each flow the current RIB in the database
+//! must equal, row for row, the RIB a model computes from the BMP stream
+//! sent, and history must hold every announcement and withdrawal once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use riptide::config::Config;
+use riptide::shard::{Collector, start};
+use riptide::sink::Store;
+use riptide::sink::store::StoreSink;
+use riptide::synth::{self, FullTable};
+use riptide::wire::bgp::nlri::{Labels, Nlri, Prefix};
+use riptide::wire::bgp::update::Action;
+use riptide::wire::bmp::BmpMessage;
+use riptide::wire::bmp::header::PeerType;
+use riptide::wire::bmp::peer_down::PeerDownReason;
+use riptide::wire::bmp::route_monitoring::RouteMonitoring;
+use riptide::wire::encode::{self, UpdateBuilder};
+use riptide::wire::frame::{DEFAULT_MAX_MESSAGE_LEN, Frames, MessageType};
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    config: Config,
+}
+
+/// One current route as the tests compare it: peer address, RIB, prefix,
+/// path id, next hop, MED, LOCAL_PREF.
+type Row = (String, String, String, String, String, String, String);
+
+/// Peer address, RIB, prefix, path id.
+type RouteKey = (String, String, String, String);
+
+const RIB_QUERY: &str =
+    "SELECT peer_address, rib, prefix, path_id, next_hop, med, local_pref FROM routes";
+
+// ---------------------------------------------------------------- databases
+
+/// A store to query.
+trait Db {
+    /// Rows of a query, every value as text ('' for NULL).
+    fn rows(&self, sql: &str) -> Vec<Vec<String>>;
+
+    /// The collector's store arguments.
+    fn args(&self) -> Vec<String>;
+
+    fn count(&self, sql: &str) -> i64 {
+        self.rows(sql)[0][0].parse().expect("a count")
+    }
+
+    fn rib(&self) -> BTreeSet<Row> {
+        self.rows(RIB_QUERY)
+            .into_iter()
+            .map(|r| {
+                let mut r = r.into_iter();
+                let mut n = || r.next().unwrap();
+                (n(), n(), n(), n(), n(), n(), n())
+            })
+            .collect()
+    }
+}
+
+/// A schema of its own in the test PostgreSQL.
+struct Pg {
+    base: String,
+    schema: String,
+}
+
+fn base_url() -> String {
+    std::env::var("RIPTIDE_TEST_DATABASE_URL").expect(
+        "RIPTIDE_TEST_DATABASE_URL is not set: run the tests with tests/run, which sets up \
+         PostgreSQL (database tests are never skipped)",
+    )
+}
+
+fn pg_rows(url: &str, sql: &str) -> Vec<Vec<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("test database reachable");
+        tokio::spawn(conn);
+        let mut out = Vec::new();
+        for m in client
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        {
+            if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                out.push(
+                    (0..r.len())
+                        .map(|i| r.get(i).unwrap_or("").to_owned())
+                        .collect(),
+                );
+            }
+        }
+        out
+    })
+}
+
+impl Pg {
+    fn new(name: &str) -> Self {
+        let schema = format!("it_{name}");
+        let base = base_url();
+        pg_rows(
+            &base,
+            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
+        );
+        Self { base, schema }
+    }
+
+    /// The URL that puts the schema first on the search path and names
+    /// the connections after it.
+    fn url_via(&self, host_port: Option<SocketAddr>) -> String {
+        let mut base = self.base.clone();
+        if let Some(hp) = host_port {
+            // postgres://user:pass@HOST:PORT/db
+            let at = base.find('@').unwrap() + 1;
+            let slash = base[at..].find('/').unwrap() + at;
+            base.replace_range(at..slash, &hp.to_string());
+        }
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!(
+            "{base}{sep}application_name={}&options=-c%20search_path%3D{}",
+            self.schema, self.schema
+        )
+    }
+
+    fn kill_connections(&self) -> i64 {
+        pg_rows(
+            &self.base,
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{}'",
+                self.schema
+            ),
+        )[0][0]
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Db for Pg {
+    fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        pg_rows(&self.url_via(None), sql)
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec!["--database-url".into(), self.url_via(None)]
+    }
+}
+
+/// A data directory of its own with the embedded store.
+struct Lite {
+    dir: PathBuf,
+}
+
+impl Lite {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("riptide-it-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self { dir }
+    }
+}
+
+impl Db for Lite {
+    fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        let c = rusqlite::Connection::open(self.dir.join("riptide.db")).unwrap();
+        let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let n = st.column_count();
+        st.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => String::new(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
+                        rusqlite::types::ValueRef::Blob(b) => format!("{b:?}"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec![
+            "--store".into(),
+            "sqlite".into(),
+            "--data-dir".into(),
+            self.dir.display().to_string(),
+        ]
+    }
+}
+
+impl Drop for Lite {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------- collector
+
+struct Running {
+    collector: Collector<StoreSink>,
+    store: Store,
+}
+
+fn run(db: &dyn Db, extra: &[&str]) -> Running {
+    let mut args: Vec<String> = [
+        "riptide",
+        "--listen",
+        "127.0.0.1:0",
+        "--worker-threads",
+        "2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if !extra.contains(&"--database-url") {
+        args.extend(db.args());
+    }
+    args.extend(["--batch-timeout-seconds".into(), "0.2".into()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let config = Args::try_parse_from(args)
+        .expect("valid test config")
+        .config;
+    let store = Store::open(&config).expect("store opens");
+    let collector = start(Arc::new(config), store.sinks()).expect("collector starts");
+    Running { collector, store }
+}
+
+impl Running {
+    fn addr(&self) -> SocketAddr {
+        self.collector.local_addr()
+    }
+
+    fn stop(self) {
+        self.collector.shutdown_handle().shutdown();
+        for r in self.collector.join().expect("shards stop") {
+            r.sink.finish();
+        }
+        self.store.close();
+    }
+}
+
+/// Polls until `f` holds, for at most 60 seconds.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the store's current RIB is `expected`, and says how it
+/// differs if it never gets there.
+fn converges(db: &dyn Db, expected: &BTreeSet<Row>) {
+    let start = Instant::now();
+    loop {
+        let got = db.rib();
+        if &got == expected {
+            return;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let missing: Vec<_> = expected.difference(&got).take(5).collect();
+            let extra: Vec<_> = got.difference(expected).take(5).collect();
+            panic!(
+                "RIB differs: {} rows expected, {} stored; missing {missing:?}, extra {extra:?}",
+                expected.len(),
+                got.len()
+            );
+        }
+        sleep(Duration::from_millis(200));
+    }
+}
+
+// ---------------------------------------------------------------- the model
+
+/// The RIB a stream leaves, computed from the BMP messages with the codec
+/// (checked against pmacct's decoding elsewhere): announcements and
+/// withdrawals in order, Peer Down ends a peer.
+#[derive(Default)]
+struct Model {
+    contexts: std::collections::HashMap<String, [riptide::wire::bgp::session::SessionContext; 5]>,
+    /// (peer, RIB, prefix, path id) to (next hop, MED, LOCAL_PREF).
+    routes: BTreeMap<RouteKey, (String, String, String)>,
+    rib: BTreeSet<Row>,
+    announced: i64,
+    withdrawn: i64,
+}
+
+impl Model {
+    fn feed(&mut self, stream: &[u8]) {
+        for f in Frames::new(stream, DEFAULT_MAX_MESSAGE_LEN) {
+            let f = f.unwrap();
+            if f.msg_type == MessageType::RouteMonitoring {
+                let rm = RouteMonitoring::parse(f.body).unwrap();
+                let peer = rm.peer.address.to_string();
+                let rib = rm.peer.rib_kind();
+                let ctx = self
+                    .contexts
+                    .get(&peer)
+                    .map(|c| c[usize::from(rib.code())])
+                    .unwrap_or(riptide::wire::bgp::session::SessionContext::FOUR_OCTET);
+                let u = rm.update(&ctx).unwrap();
+                for r in u.routes() {
+                    let key = (
+                        peer.clone(),
+                        rib.name().to_owned(),
+                        r.nlri.prefix.to_string(),
+                        r.nlri.path_id.unwrap_or(0).to_string(),
+                    );
+                    match r.action {
+                        Action::Announce => {
+                            self.announced += 1;
+                            let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+                            self.routes.insert(
+                                key,
+                                (
+                                    r.next_hop.map(|n| n.to_string()).unwrap_or_default(),
+                                    opt(u.med()),
+                                    opt(u.local_pref()),
+                                ),
+                            );
+                        }
+                        Action::Withdraw => {
+                            self.withdrawn += 1;
+                            self.routes.remove(&key);
+                        }
+                    }
+                }
+                continue;
+            }
+            match BmpMessage::parse(f).unwrap() {
+                BmpMessage::PeerUp(up) => {
+                    self.contexts
+                        .insert(up.peer.address.to_string(), up.contexts());
+                }
+                BmpMessage::PeerDown(d) => {
+                    let peer = d.peer.address.to_string();
+                    self.routes.retain(|k, _| k.0 != peer);
+                }
+                _ => {}
+            }
+        }
+        self.rib = self
+            .routes
+            .iter()
+            .map(|(k, v)| {
+                let (k, v) = (k.clone(), v.clone());
+                (k.0, k.1, k.2, k.3, v.0, v.1, v.2)
+            })
+            .collect();
+    }
+}
+
+/// A router's stream: Initiation, then per peer Peer Up, table, EoR.
+fn table_stream(peers: u32, v4: u32, v6: u32, seed: u64, add_path: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    synth::router_stream(&mut out, peers, v4, v6, seed, add_path).unwrap();
+    out
+}
+
+fn peer(n: u32) -> riptide::wire::bmp::header::PerPeerHeader {
+    synth::peer_header(n, PeerType::Global, 0, 1_700_000_000)
+}
+
+fn nlri(p: &str, path_id: Option<u32>) -> Nlri<'static> {
+    let (a, l) = p.split_once('/').unwrap();
+    Nlri {
+        path_id,
+        prefix: Prefix::new(a.parse().unwrap(), l.parse().unwrap()).unwrap(),
+        rd: None,
+        labels: Labels::default(),
+    }
+}
+
+/// One UPDATE with IPv4 NEXT_HOP 192.0.2.9, LOCAL_PREF `lp`, announcing
+/// and withdrawing the given prefixes.
+fn update(out: &mut Vec<u8>, n: u32, announce: &[&str], withdraw: &[&str], lp: u32) {
+    let mut b = UpdateBuilder::new();
+    for w in withdraw {
+        b.withdraw(&nlri(w, None), false).unwrap();
+    }
+    if !announce.is_empty() {
+        b.origin(0)
+            .unwrap()
+            .as_path(
+                &[(
+                    riptide::wire::bgp::attr::SegmentType::Sequence,
+                    &[64_500, 4_200_000_000],
+                )],
+                4,
+            )
+            .unwrap()
+            .next_hop("192.0.2.9".parse().unwrap())
+            .unwrap()
+            .local_pref(lp)
+            .unwrap();
+        for a in announce {
+            b.announce(&nlri(a, None), false).unwrap();
+        }
+    }
+    encode::route_monitoring(out, &peer(n), &b).unwrap();
+}
+
+fn peer_down(out: &mut Vec<u8>, n: u32) {
+    encode::peer_down(out, &peer(n), &PeerDownReason::RemoteNoData).unwrap();
+}
+
+// ---------------------------------------------------------------- flows
+
+/// Full tables from two routers (one with ADD-PATH, two paths per
+/// prefix), then updates and withdrawals, including a route announced
+/// and withdrawn within one batch.
+fn full_tables_updates_and_withdrawals(db: &dyn Db) {
+    let c = run(db, &[]);
+    let mut model = Model::default();
+    let a = table_stream(2, 3000, 800, 1, false);
+    let mut b = Vec::new();
+    synth::initiation(&mut b, "addpath").unwrap();
+    let p = synth::peer_header(9, PeerType::Global, 0, 1_700_000_000);
+    synth::peer_up(&mut b, &p, true).unwrap();
+    for path_id in [1, 2] {
+        let mut t = FullTable::new(1000, 300, 7).with_add_path(true);
+        t.path_id = path_id;
+        let mut u = UpdateBuilder::new();
+        while t.next_update(&mut u).unwrap() > 0 {
+            encode::route_monitoring(&mut b, &p, &u).unwrap();
+        }
+    }
+    synth::end_of_rib(&mut b, &p).unwrap();
+    // Both routers stay connected: their routes stay current.
+    let mut ra = TcpStream::connect(c.addr()).unwrap();
+    let mut rb = TcpStream::connect(c.addr()).unwrap();
+    ra.write_all(&a).unwrap();
+    rb.write_all(&b).unwrap();
+    model.feed(&a);
+    model.feed(&b);
+    assert_eq!(model.rib.len(), 2 * 3800 + 2 * 1300);
+    converges(db, &model.rib);
+    assert_eq!(db.count("SELECT count(*) FROM peers WHERE state = 'up'"), 3);
+    assert_eq!(
+        db.count("SELECT count(*) FROM routes WHERE peer_address = '10.0.0.9' AND path_id = 2"),
+        1300
+    );
+
+    // Updates: new attributes for some, withdrawals for others, a route
+    // announced and withdrawn (and another withdrawn then announced) in
+    // what is one batch.
+    let first: Vec<String> = model
+        .rib
+        .iter()
+        .filter(|r| r.0 == "10.0.0.1" && r.2.contains('.'))
+        .take(40)
+        .map(|r| r.2.clone())
+        .collect();
+    let f: Vec<&str> = first.iter().map(String::as_str).collect();
+    let mut more = Vec::new();
+    update(&mut more, 1, &f[..10], &[], 222);
+    update(&mut more, 1, &[], &f[10..20], 0);
+    update(&mut more, 1, &["198.18.0.0/15"], &[], 100);
+    update(&mut more, 1, &[], &["198.18.0.0/15"], 0);
+    update(&mut more, 1, &[], &["198.19.0.0/16"], 0);
+    update(&mut more, 1, &["198.19.0.0/16"], &[], 300);
+    ra.write_all(&more).unwrap();
+    model.feed(&more);
+    converges(db, &model.rib);
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM route_history WHERE prefix IN ('198.18.0.0/15', '198.19.0.0/16')"
+        ),
+        4
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history WHERE action = 'announce'"),
+        model.announced
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history WHERE action = 'withdraw'"),
+        model.withdrawn
+    );
+    // Attribute sets are stored once and carry the path.
+    assert_eq!(
+        db.rows("SELECT as_path, origin_as, origin FROM routes WHERE prefix = '198.19.0.0/16'"),
+        [["64500 4200000000", "4200000000", "igp"]]
+    );
+    // Both routers connect from 127.0.0.1: one router (its address), two
+    // sessions; the later Initiation names it.
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM routers WHERE connected AND sys_name IN ('addpath', 'synthetic')"
+        ),
+        1
+    );
+    drop((ra, rb));
+    c.stop();
+}
+
+/// Peer Down ends one peer's routes at once; a TCP session lost without
+/// Termination ends the rest.
+fn peer_down_and_disconnect(db: &dyn Db) {
+    let c = run(db, &[]);
+    let mut model = Model::default();
+    let a = table_stream(2, 2000, 500, 3, false);
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&a).unwrap();
+    model.feed(&a);
+    converges(db, &model.rib);
+    let mut down = Vec::new();
+    peer_down(&mut down, 1);
+    s.write_all(&down).unwrap();
+    model.feed(&down);
+    converges(db, &model.rib);
+    assert_eq!(model.rib.len(), 2500);
+    assert_eq!(
+        db.rows("SELECT state, last_down_reason FROM peers WHERE peer_address = '10.0.0.1'"),
+        [["down", "remote-no-data"]]
+    );
+    // The hidden rows are removed in the background.
+    eventually("the flushed rows to be deleted", || {
+        db.count("SELECT count(*) FROM rib") == 2500
+            && db.count("SELECT count(*) FROM peer_events WHERE event = 'flush'") == 1
+    });
+    drop(s);
+    converges(db, &BTreeSet::new());
+    eventually("the router to be disconnected", || {
+        db.count("SELECT count(*) FROM routers WHERE NOT connected") == 1
+            && db.count("SELECT count(*) FROM router_events WHERE event = 'disconnect'") == 1
+            && db.count("SELECT count(*) FROM rib") == 0
+    });
+    assert_eq!(db.count("SELECT count(*) FROM peers WHERE state = 'up'"), 0);
+    c.stop();
+}
+
+/// A second Peer Up re-dumps the table; what it does not re-announce by
+/// End-of-RIB is withdrawn as stale.
+fn redump_sweeps_stale_routes(db: &dyn Db) {
+    let c = run(db, &[]);
+    let p = peer(1);
+    let dump = |v4, v6| {
+        let mut out = Vec::new();
+        synth::peer_up(&mut out, &p, false).unwrap();
+        let mut t = FullTable::new(v4, v6, 5);
+        let mut u = UpdateBuilder::new();
+        while t.next_update(&mut u).unwrap() > 0 {
+            encode::route_monitoring(&mut out, &p, &u).unwrap();
+        }
+        synth::end_of_rib(&mut out, &p).unwrap();
+        out
+    };
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    let mut first = Vec::new();
+    synth::initiation(&mut first, "r").unwrap();
+    first.extend(dump(3000, 1000));
+    s.write_all(&first).unwrap();
+    let mut full = Model::default();
+    full.feed(&first);
+    converges(db, &full.rib);
+    // The re-dump lacks 500 IPv4 and 100 IPv6 prefixes (a subset: the
+    // generator's first prefixes of each length).
+    let second = dump(2500, 900);
+    s.write_all(&second).unwrap();
+    let mut again = Model::default();
+    again.feed(&second);
+    let keys = |m: &Model| -> BTreeSet<(String, String)> {
+        m.rib.iter().map(|r| (r.2.clone(), r.3.clone())).collect()
+    };
+    assert!(keys(&again).is_subset(&keys(&full)));
+    assert_eq!(keys(&full).len() - keys(&again).len(), 600);
+    converges(db, &again.rib);
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history WHERE action = 'stale'"),
+        600
+    );
+    drop(s);
+    c.stop();
+}
+
+#[test]
+fn postgres_full_tables_updates_and_withdrawals() {
+    full_tables_updates_and_withdrawals(&Pg::new("full_tables"));
+}
+
+#[test]
+fn sqlite_full_tables_updates_and_withdrawals() {
+    full_tables_updates_and_withdrawals(&Lite::new("full_tables"));
+}
+
+#[test]
+fn postgres_peer_down_and_disconnect() {
+    peer_down_and_disconnect(&Pg::new("peer_down"));
+}
+
+#[test]
+fn sqlite_peer_down_and_disconnect() {
+    peer_down_and_disconnect(&Lite::new("peer_down"));
+}
+
+#[test]
+fn postgres_redump_sweeps_stale_routes() {
+    redump_sweeps_stale_routes(&Pg::new("redump"));
+}
+
+#[test]
+fn sqlite_redump_sweeps_stale_routes() {
+    redump_sweeps_stale_routes(&Lite::new("redump"));
+}
+
+#[test]
+fn postgres_migrations_are_safe_to_run_twice() {
+    let db = Pg::new("migrate_twice");
+    for _ in 0..2 {
+        run(&db, &[]).stop();
+    }
+    assert_eq!(db.count("SELECT count(*) FROM riptide_migrations"), 1);
+    assert!(
+        db.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'route_history'::regclass")
+            >= 2
+    );
+}
+
+/// Every connection to the database is killed, several times, while
+/// routes stream in: the RIB and history end exact.
+#[test]
+fn postgres_connections_killed_mid_stream() {
+    let db = Pg::new("killed");
+    let c = run(&db, &["--batch-size", "500"]);
+    let a = table_stream(2, 20_000, 4000, 11, false);
+    let mut model = Model::default();
+    model.feed(&a);
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    let mut killed = 0;
+    for chunk in a.chunks(a.len() / 8 + 1) {
+        s.write_all(chunk).unwrap();
+        sleep(Duration::from_millis(150));
+        killed += db.kill_connections();
+    }
+    assert!(killed > 0, "the writers' connections were found and killed");
+    converges(&db, &model.rib);
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history"),
+        model.announced
+    );
+    drop(s);
+    c.stop();
+}
+
+// ------------------------------------------------------- database outages
+
+/// A TCP proxy between the collector and PostgreSQL that can cut the
+/// database off (every connection closed, new ones refused) and bring it
+/// back: a database that is down, as the collector sees it.
+struct Proxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn new() -> Self {
+        let target: SocketAddr = {
+            let base = base_url();
+            let at = base.find('@').unwrap() + 1;
+            let slash = base[at..].find('/').unwrap() + at;
+            base[at..slash].parse().unwrap()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let up2 = up.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(client) = conn else { continue };
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused in effect
+                }
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let up = up2.clone();
+                    from.set_read_timeout(Some(Duration::from_millis(100)))
+                        .unwrap();
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 65536];
+                        while up.load(Ordering::SeqCst) {
+                            match from.read(&mut buf) {
+                                Ok(0) => break,
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(e)
+                                    if e.kind() == std::io::ErrorKind::WouldBlock
+                                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                                Err(_) => break,
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { addr, up }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+    }
+}
+
+fn spill_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir.join("spill"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "spill"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// The database goes away while full tables stream in: the collector
+/// keeps reading, spills to disk, and when the database is back the RIB
+/// and history end exact.
+#[test]
+fn postgres_down_mid_stream_spills_and_recovers() {
+    let db = Pg::new("outage");
+    let proxy = Proxy::new();
+    let data = Lite::new("outage-spill");
+    let url = db.url_via(Some(proxy.addr));
+    let c = run(
+        &db,
+        &[
+            "--database-url",
+            &url,
+            "--data-dir",
+            data.dir.to_str().unwrap(),
+            "--queue-memory-mb",
+            "1",
+        ],
+    );
+    let a = table_stream(2, 20_000, 5000, 13, false);
+    let mut model = Model::default();
+    model.feed(&a);
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&a[..a.len() / 4]).unwrap();
+    eventually("some routes stored", || {
+        db.count("SELECT count(*) FROM rib") > 0
+    });
+    proxy.set_up(false);
+    // The router's stream is read all the while the database is away.
+    s.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(&a[a.len() / 4..])
+        .expect("the collector keeps reading");
+    eventually("batches spilled to disk", || spill_files(&data.dir) > 0);
+    sleep(Duration::from_secs(2));
+    proxy.set_up(true);
+    converges(&db, &model.rib);
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history"),
+        model.announced
+    );
+    eventually("the spill files to be removed", || {
+        spill_files(&data.dir) == 0
+    });
+    drop(s);
+    c.stop();
+}
+
+// ------------------------------------------------------ collector restart
+
+/// A collector process, killed if the test fails.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn riptide_process(db: &Pg, url: &str, data: &std::path::Path, port: u16) -> Process {
+    Process(
+        Command::new(env!("CARGO_BIN_EXE_riptide"))
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--worker-threads",
+                "2",
+            ])
+            .args(["--database-url", url, "--data-dir", data.to_str().unwrap()])
+            .args(["--queue-memory-mb", "1", "--batch-timeout-seconds", "0.2"])
+            .env("LOG_LEVEL", "warn")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| panic!("starting riptide for {}: {e}", db.schema))
+            .unwrap(),
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn connect_retrying(port: u16) -> TcpStream {
+    let start = Instant::now();
+    loop {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "riptide did not start listening"
+        );
+        sleep(Duration::from_millis(50));
+    }
+}
+
+/// Riptide is SIGKILLed while the database is away and batches sit in
+/// spill files; restarted with the database back, it replays them before
+/// anything new, ends the peers the killed run left up, and the routers'
+/// re-dump after they reconnect restores the exact RIB.
+#[test]
+fn postgres_collector_killed_and_restarted() {
+    let db = Pg::new("restart");
+    let proxy = Proxy::new();
+    let data = Lite::new("restart-spill");
+    let url = db.url_via(Some(proxy.addr));
+    let port = free_port();
+    let a = table_stream(1, 40_000, 10_000, 17, false);
+    let mut model = Model::default();
+    model.feed(&a);
+
+    let mut first = riptide_process(&db, &url, &data.dir, port);
+    let mut s = connect_retrying(port);
+    s.write_all(&a[..a.len() / 3]).unwrap();
+    eventually("some routes stored", || {
+        db.rows("SELECT to_regclass('rib')")[0][0] == "rib"
+            && db.count("SELECT count(*) FROM rib") > 0
+    });
+    proxy.set_up(false);
+    s.write_all(&a[a.len() / 3..]).unwrap();
+    eventually("batches spilled to disk", || spill_files(&data.dir) > 0);
+    sleep(Duration::from_millis(500));
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    drop(s);
+    let spilled_history = db.count("SELECT count(*) FROM route_history");
+    assert!(
+        spilled_history < model.announced,
+        "part of the table is only in the spill"
+    );
+
+    proxy.set_up(true);
+    let mut second = riptide_process(&db, &url, &data.dir, port);
+    // The spill is replayed (history complete), then the killed run's
+    // peers end: nothing is current until the router re-dumps.
+    eventually("the spill replayed and the old peers ended", || {
+        db.count("SELECT count(*) FROM route_history") >= model.announced
+            && db.count("SELECT count(*) FROM peer_events WHERE reason = 'collector restart'") >= 1
+    });
+    converges(&db, &BTreeSet::new());
+    let mut s = connect_retrying(port);
+    s.write_all(&a).unwrap();
+    converges(&db, &model.rib);
+    // Everything the first run accepted is in history; the re-dump adds
+    // its own announcements once.
+    eventually("history complete", || {
+        db.count("SELECT count(*) FROM route_history WHERE action = 'announce'")
+            >= 2 * model.announced
+    });
+    let dups = db.count(
+        "SELECT count(*) FROM (SELECT peer_id, prefix, path_id, ts FROM route_history
+          GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d",
+    );
+    assert_eq!(dups, 0, "no history row is applied twice");
+    drop(s);
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(second.0.id().to_string())
+        .status();
+    let status = second.0.wait().unwrap();
+    assert!(status.success(), "graceful exit: {status}");
+}
