@@ -55,6 +55,9 @@ trait Db {
     /// The collector's store arguments.
     fn args(&self) -> Vec<String>;
 
+    /// Whether this is PostgreSQL.
+    fn is_postgres(&self) -> bool;
+
     fn count(&self, sql: &str) -> i64 {
         self.rows(sql)[0][0].parse().expect("a count")
     }
@@ -161,6 +164,10 @@ impl Db for Pg {
     fn args(&self) -> Vec<String> {
         vec!["--database-url".into(), self.url_via(None)]
     }
+
+    fn is_postgres(&self) -> bool {
+        true
+    }
 }
 
 /// A data directory of its own with the embedded store.
@@ -206,6 +213,10 @@ impl Db for Lite {
             "--data-dir".into(),
             self.dir.display().to_string(),
         ]
+    }
+
+    fn is_postgres(&self) -> bool {
+        false
     }
 }
 
@@ -513,8 +524,35 @@ fn full_tables_updates_and_withdrawals(db: &dyn Db) {
         ),
         1
     );
+    readme_queries_run(db);
     drop((ra, rb));
     c.stop();
+}
+
+/// The README's example queries run on this store and find what the
+/// full-table flow stored.
+fn readme_queries_run(db: &dyn Db) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("### Example queries")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has example queries");
+    let mut ran = 0;
+    for block in section.split("```sql").skip(1) {
+        let (tag, rest) = block.split_once('\n').unwrap();
+        let sql = rest.split("```").next().unwrap();
+        if tag.trim() == "postgres" && !db.is_postgres() {
+            continue;
+        }
+        let rows = db.rows(sql);
+        if !sql.contains("peer_events") {
+            assert!(!rows.is_empty(), "no rows from README query {sql}");
+        }
+        ran += 1;
+    }
+    assert_eq!(ran, if db.is_postgres() { 5 } else { 4 });
 }
 
 /// Peer Down ends one peer's routes at once; a TCP session lost without
