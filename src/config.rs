@@ -109,9 +109,9 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// Most PostgreSQL connections at once (each shard's writer uses one);
-    /// default: one per shard.
-    #[arg(long, env = "DB_POOL_SIZE", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    /// Most PostgreSQL connections at once (each shard's writer uses two:
+    /// current RIB, and history); default: two per shard.
+    #[arg(long, env = "DB_POOL_SIZE", value_parser = clap::value_parser!(u64).range(2..=1024))]
     pub db_pool_size: Option<u64>,
 
     /// Routes per batch written to the store.

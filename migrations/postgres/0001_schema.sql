@@ -161,8 +161,9 @@ CREATE INDEX router_events_router ON router_events (router_id, ts);
 CREATE TABLE applied_batches (
     stream    text        NOT NULL,
     seq       int8        NOT NULL,
+    part      int2        NOT NULL,   -- 0: RIB and events, 1: history and statistics
     applied   timestamptz NOT NULL,
-    PRIMARY KEY (stream, seq)
+    PRIMARY KEY (stream, seq, part)
 );
 
 -- Daily partitions (plain PostgreSQL): creates today's and the next

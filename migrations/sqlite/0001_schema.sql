@@ -131,6 +131,7 @@ CREATE INDEX router_events_router ON router_events (router_id, ts);
 CREATE TABLE applied_batches (
     stream    TEXT    NOT NULL,
     seq       INTEGER NOT NULL,
+    part      INTEGER NOT NULL,
     applied   TEXT    NOT NULL,
-    PRIMARY KEY (stream, seq)
+    PRIMARY KEY (stream, seq, part)
 );

@@ -1,7 +1,8 @@
 //! Row batches: what a shard hands its store writer.
 //!
-//! A batch holds four sections of binary COPY tuples ([`super::copy`]):
-//! attribute sets, routes, statistics and events, with the column layouts
+//! A batch holds five sections of binary COPY tuples ([`super::copy`]):
+//! attribute sets, routes (for the current RIB), history, statistics and
+//! events, with the column layouts
 //! declared here once for every store. Within a batch, routes come before
 //! events: a shard starts a new batch when a route follows an event, so
 //! applying "all routes, then the events in order" is applying the
@@ -31,6 +32,11 @@ pub const ATTR_FIELDS: i16 = 17;
 /// cidr, path_id int8, afi int2, safi int2, labels text, action int2 (1
 /// announce, 0 withdraw), epoch int8, attrs_id int8, ts timestamptz`.
 pub const ROUTE_FIELDS: i16 = 12;
+
+/// Columns of a history tuple, the layout of `route_history`: `ts
+/// timestamptz, peer_id int8, rd text, prefix cidr, path_id int8, afi int2,
+/// safi int2, labels text, action text, attrs_id int8`.
+pub const HISTORY_FIELDS: i16 = 10;
 
 /// Columns of a statistics tuple: `ts timestamptz, router_id int8,
 /// peer_id int8, stat_type int4, stat_name text, afi int2, safi int2,
@@ -209,6 +215,8 @@ pub struct Batch {
     pub attrs: Vec<u8>,
     /// Route tuples ([`ROUTE_FIELDS`]).
     pub routes: Vec<u8>,
+    /// History tuples ([`HISTORY_FIELDS`]), one per route tuple.
+    pub history: Vec<u8>,
     /// Statistics tuples ([`STAT_FIELDS`]).
     pub stats: Vec<u8>,
     /// Event tuples ([`EVENT_FIELDS`]), applied after the routes.
@@ -230,20 +238,25 @@ pub enum BatchError {
     BadMagic,
 }
 
-const MAGIC: &[u8; 4] = b"RTB1";
+const MAGIC: &[u8; 4] = b"RTB2";
 
 impl Batch {
     /// Whether the batch holds no row at all.
     pub fn is_empty(&self) -> bool {
         self.attrs.is_empty()
             && self.routes.is_empty()
+            && self.history.is_empty()
             && self.stats.is_empty()
             && self.events.is_empty()
     }
 
     /// Octets of row data held.
     pub fn size(&self) -> usize {
-        self.attrs.len() + self.routes.len() + self.stats.len() + self.events.len()
+        self.attrs.len()
+            + self.routes.len()
+            + self.history.len()
+            + self.stats.len()
+            + self.events.len()
     }
 
     /// Appends the batch as one record: magic, stream, sequence number,
@@ -254,7 +267,13 @@ impl Batch {
         put_section(out, stream);
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.route_count.to_be_bytes());
-        for s in [&self.attrs, &self.routes, &self.stats, &self.events] {
+        for s in [
+            &self.attrs,
+            &self.routes,
+            &self.history,
+            &self.stats,
+            &self.events,
+        ] {
             put_section(out, s);
         }
     }
@@ -282,19 +301,20 @@ impl Batch {
                 .try_into()
                 .map_err(|_| BatchError::Truncated)?,
         );
-        let mut sections = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+        let mut sections: [Vec<u8>; 5] = Default::default();
         for s in &mut sections {
             *s = take_section(&mut rec)?.to_vec();
         }
         if !rec.is_empty() {
             return Err(BatchError::Truncated);
         }
-        let [attrs, routes, stats, events] = sections;
+        let [attrs, routes, history, stats, events] = sections;
         Ok(Self {
             stream,
             seq,
             attrs,
             routes,
+            history,
             stats,
             events,
             route_count,

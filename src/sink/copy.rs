@@ -40,6 +40,18 @@ impl<'a> TupleWriter<'a> {
         Self { buf }
     }
 
+    /// Goes on with the tuple at the end of `buf` (started by
+    /// [`Self::new`]).
+    pub fn resume(buf: &'a mut Vec<u8>) -> Self {
+        Self { buf }
+    }
+
+    /// Fields already encoded (by this writer, in another tuple).
+    pub fn raw_fields(&mut self, fields: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(fields);
+        self
+    }
+
     /// A NULL.
     pub fn null(&mut self) -> &mut Self {
         self.buf.extend_from_slice(&(-1i32).to_be_bytes());

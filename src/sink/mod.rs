@@ -229,7 +229,7 @@ impl Store {
                     url: config.database_url.clone().unwrap_or_default(),
                     pool_size: config
                         .db_pool_size
-                        .map_or(shards, |n| usize::try_from(n).unwrap_or(shards)),
+                        .map_or(2 * shards, |n| usize::try_from(n).unwrap_or(2 * shards)),
                     data_dir: config.data_dir.clone(),
                     limits: spill::QueueLimits {
                         memory: usize::try_from(config.queue_memory_mb << 20).unwrap_or(usize::MAX),

@@ -21,7 +21,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use super::batch::{ATTR_FIELDS, Batch, EventKind, EventRow, ROUTE_FIELDS, STAT_FIELDS};
+use super::batch::{
+    ATTR_FIELDS, Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_FIELDS, STAT_FIELDS,
+};
 use super::copy::{Fields, TupleError, TupleReader};
 
 /// The migrations, in order: (version, name, SQL).
@@ -228,7 +230,7 @@ fn prune(conn: &Connection, days: u32) {
 fn apply(conn: &mut Connection, batch: &Batch) -> Result<bool, SqliteError> {
     let tx = conn.transaction()?;
     let fresh = tx.execute(
-        "INSERT OR IGNORE INTO applied_batches VALUES (?1, ?2, datetime('now'))",
+        "INSERT OR IGNORE INTO applied_batches VALUES (?1, ?2, 0, datetime('now'))",
         params![&*batch.stream, i64::try_from(batch.seq).unwrap_or(i64::MAX)],
     )?;
     if fresh == 0 {
@@ -237,6 +239,7 @@ fn apply(conn: &mut Connection, batch: &Batch) -> Result<bool, SqliteError> {
     let mut text = Text::default();
     apply_attrs(&tx, &batch.attrs, &mut text)?;
     apply_routes(&tx, &batch.routes, &mut text)?;
+    apply_history(&tx, &batch.history, &mut text)?;
     apply_stats(&tx, &batch.stats, &mut text)?;
     let mut events = TupleReader::new(&batch.events);
     while let Some(e) = EventRow::next(&mut events)? {
@@ -290,7 +293,6 @@ fn apply_attrs(tx: &Transaction<'_>, section: &[u8], t: &mut Text) -> Result<(),
 }
 
 fn apply_routes(tx: &Transaction<'_>, section: &[u8], t: &mut Text) -> Result<(), SqliteError> {
-    let mut history = tx.prepare_cached(HISTORY)?;
     let mut upsert = tx.prepare_cached(UPSERT_ROUTE)?;
     let mut withdraw = tx.prepare_cached(WITHDRAW_ROUTE)?;
     let mut r = TupleReader::new(section);
@@ -298,18 +300,11 @@ fn apply_routes(tx: &Transaction<'_>, section: &[u8], t: &mut Text) -> Result<()
         let _seq = f.int();
         let peer = f.int();
         let rd = f.text().unwrap_or_default();
-        t.a.clear();
-        if let Some((addr, bits)) = f.inet() {
-            let _ = write!(t.a, "{addr}/{bits}");
-        }
+        prefix(&mut f, &mut t.a);
         let (path_id, afi, safi, labels) = (f.int(), f.int(), f.int(), f.text());
         let announce = f.int() == Some(1);
         let (epoch, attrs) = (f.int(), f.int());
         let ts = time(f.timestamptz(), &mut t.c);
-        let action = if announce { "announce" } else { "withdraw" };
-        history.execute(params![
-            ts, peer, rd, t.a, path_id, afi, safi, labels, action, attrs
-        ])?;
         if announce {
             upsert.execute(params![
                 peer, rd, t.a, path_id, afi, safi, labels, attrs, epoch, ts
@@ -317,6 +312,29 @@ fn apply_routes(tx: &Transaction<'_>, section: &[u8], t: &mut Text) -> Result<()
         } else {
             withdraw.execute(params![peer, rd, t.a, path_id, epoch])?;
         }
+    }
+    Ok(())
+}
+
+fn apply_history(tx: &Transaction<'_>, section: &[u8], t: &mut Text) -> Result<(), SqliteError> {
+    let mut stmt = tx.prepare_cached(HISTORY)?;
+    let mut r = TupleReader::new(section);
+    while let Some(mut f) = r.next_tuple(HISTORY_FIELDS as usize)? {
+        let ts = time(f.timestamptz(), &mut t.c);
+        let (peer, rd) = (f.int(), f.text().unwrap_or_default());
+        prefix(&mut f, &mut t.a);
+        stmt.execute(params![
+            ts,
+            peer,
+            rd,
+            t.a,
+            f.int(),
+            f.int(),
+            f.int(),
+            f.text(),
+            f.text(),
+            f.int()
+        ])?;
     }
     Ok(())
 }
@@ -488,6 +506,14 @@ fn peer_event(
         "INSERT INTO peer_events VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![ts, peer, event, epoch, reason, detail],
     )
+}
+
+/// A `cidr` field as text (`192.0.2.0/24`), empty for NULL.
+fn prefix(f: &mut Fields<'_>, out: &mut String) {
+    out.clear();
+    if let Some((addr, bits)) = f.inet() {
+        let _ = write!(out, "{addr}/{bits}");
+    }
 }
 
 /// An `inet` field as text (`192.0.2.1`), or `None`.

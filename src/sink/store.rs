@@ -31,7 +31,9 @@ use tokio::sync::mpsc::error::TrySendError;
 use tracing::{error, warn};
 use xxhash_rust::xxh3::Xxh3Default;
 
-use super::batch::{ATTR_FIELDS, Batch, EVENT_FIELDS, EventKind, ROUTE_FIELDS, STAT_FIELDS};
+use super::batch::{
+    ATTR_FIELDS, Batch, EVENT_FIELDS, EventKind, HISTORY_FIELDS, ROUTE_FIELDS, STAT_FIELDS,
+};
 use super::copy::TupleWriter;
 use super::{PeerEnd, Sink};
 use crate::config::canonical;
@@ -47,6 +49,10 @@ use crate::wire::bmp::stats::{StatisticsReport, stat_name};
 
 /// Entries of the cache of attribute sets already sent (direct-mapped).
 const SENT_ATTRS: usize = 1 << 16;
+
+/// Where the rd field starts in a route tuple: after the field count and
+/// two `int8` fields (seq, peer id).
+const ROUTE_KEYS_AT: usize = 2 + 12 + 12;
 
 /// Least time between two back-pressure warnings.
 const WARNING_INTERVAL: Duration = Duration::from_secs(10);
@@ -418,6 +424,7 @@ impl Sink for StoreSink {
             Action::Withdraw => None,
         };
         let n = &route.nlri;
+        let start = self.batch.routes.len();
         let mut t = TupleWriter::new(&mut self.batch.routes, ROUTE_FIELDS);
         t.int8(i64::from(self.batch.route_count))
             .int8(id)
@@ -429,11 +436,27 @@ impl Sink for StoreSink {
             .int8(n.path_id.map_or(0, i64::from))
             .int2(route.afi_safi.afi as i16)
             .int2(i16::from(route.afi_safi.safi))
-            .list(n.labels.values())
+            .list(n.labels.values());
+        let mid = self.batch.routes.len();
+        TupleWriter::resume(&mut self.batch.routes)
             .int2(i16::from(route.action == Action::Announce))
             .int8(epoch as i64)
             .opt_int8(attrs)
             .timestamptz(ts);
+        // The history row repeats rd, prefix, path id, family and labels
+        // as just encoded.
+        let keys = self
+            .batch
+            .routes
+            .get(start + ROUTE_KEYS_AT..mid)
+            .unwrap_or_default();
+        let mut h = TupleWriter::new(&mut self.batch.history, HISTORY_FIELDS);
+        h.timestamptz(ts).int8(id).raw_fields(keys);
+        h.display(match route.action {
+            Action::Announce => "announce",
+            Action::Withdraw => "withdraw",
+        })
+        .opt_int8(attrs);
         self.batch.route_count += 1;
         self.counters.routes += 1;
         if self.batch.route_count as usize >= self.settings.size {

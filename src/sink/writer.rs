@@ -1,16 +1,21 @@
 //! The PostgreSQL store: one writer thread per shard, each a tokio
-//! current-thread runtime with its own connection (from a pool bounded by
+//! current-thread runtime with two connections (from a pool bounded by
 //! `DB_POOL_SIZE`), applying its shard's batches in order.
 //!
-//! Per batch, in one transaction: the batch's number is recorded for its
-//! stream (a batch already applied is skipped), the attribute sets and
-//! routes are binary-COPied into temporary staging tables and the
-//! statistics straight into `stats`; then one statement adds new
-//! attribute sets, one appends every route to `route_history`, and one
-//! applies the last change of each (peer, RD, prefix, path id) of the
-//! batch to the current RIB (`rib`): a delete for a withdrawal, an upsert
-//! for an announcement, never moving a route back to an older epoch.
-//! Events follow, in order, a statement each (they are rare).
+//! A batch is applied in two parts at once, each in one transaction on its
+//! own connection and each recorded by stream, number and part in
+//! `applied_batches` (a part already applied is skipped, so a retry after
+//! an unacknowledged commit, or a spill replay, applies nothing twice):
+//!
+//! - main: the attribute sets and routes are binary-COPied into temporary
+//!   staging tables; one statement adds the new attribute sets, one
+//!   applies the last change of each (peer, RD, prefix, path id) of the
+//!   batch to the current RIB (`rib`): a delete for a withdrawal, an
+//!   upsert for an announcement, never moving a route back to an older
+//!   epoch. Events follow, in order, a statement each (they are rare).
+//! - history: the history and statistics rows are binary-COPied straight
+//!   into `route_history` and `stats` (append-only, so the two parts need
+//!   no order between them).
 //!
 //! Peer Down and session loss raise the peer's `flushed_below` to hide its
 //! routes from `routes` at once; writer 0 deletes the hidden rows in the
@@ -78,8 +83,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_attrs (
 ) ON COMMIT DELETE ROWS;";
 
 const PROGRESS: &str = "
-INSERT INTO applied_batches (stream, seq, applied) VALUES ($1, $2, now())
-ON CONFLICT (stream, seq) DO NOTHING";
+INSERT INTO applied_batches (stream, seq, part, applied) VALUES ($1, $2, $3, now())
+ON CONFLICT (stream, seq, part) DO NOTHING";
 
 const ATTRS: &str = "
 INSERT INTO attribute_sets
@@ -89,12 +94,6 @@ SELECT DISTINCT ON (id) id, origin, as_path, origin_as, next_hop, med, local_pre
        originator_id, string_to_array(cluster_list, ' '), otc, other_attrs, first_seen
   FROM stage_attrs
 ON CONFLICT (id) DO NOTHING";
-
-const HISTORY: &str = "
-INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
-SELECT ts, peer_id, rd, prefix, path_id, afi, safi, labels,
-       CASE action WHEN 1 THEN 'announce' ELSE 'withdraw' END, attrs_id
-  FROM stage_routes";
 
 /// The batch's last change per route, applied to the current RIB in one
 /// statement. A route hidden by a peer flush and re-announced before the
@@ -328,10 +327,23 @@ pub fn start(
     Ok((senders, Writers { threads }))
 }
 
-/// A connection with its pool permit.
+/// A writer's two connections with their pool permits: the main one
+/// (attribute sets, current RIB, events) and the history one (history and
+/// statistics, append-only), which apply each batch's two parts at once.
 struct Conn {
-    client: Client,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    main: Client,
+    history: Client,
+    _permits: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// The two parts of a batch, applied concurrently in their own
+/// transactions and recorded apart in `applied_batches`.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Part {
+    /// Attribute sets, the current RIB, events.
+    Main = 0,
+    /// History and statistics.
+    History = 1,
 }
 
 struct Writer {
@@ -494,13 +506,36 @@ impl Writer {
     }
 
     async fn connect(&mut self) -> Result<(), tokio_postgres::Error> {
-        if self.conn.as_ref().is_some_and(|c| !c.client.is_closed()) {
+        if self
+            .conn
+            .as_ref()
+            .is_some_and(|c| !c.main.is_closed() && !c.history.is_closed())
+        {
             return Ok(());
         }
         self.conn = None;
-        let Ok(permit) = self.shared.pool.clone().acquire_owned().await else {
+        // Both permits at once: writers never hold one while waiting for
+        // another.
+        let Ok(permits) = self.shared.pool.clone().acquire_many_owned(2).await else {
             unreachable!("the pool semaphore is never closed");
         };
+        let main = self.open_connection().await?;
+        migrate(&main, false, self.shared.settings.retention_days).await?;
+        main.batch_execute(STAGING).await?;
+        let history = self.open_connection().await?;
+        if let Some(since) = self.outage_since.take() {
+            self.counters.reconnects += 1;
+            info!(writer = self.id, secs = since.elapsed().as_secs_f64(), queued = ?self.queue.bytes(), "database reachable again");
+        }
+        self.conn = Some(Conn {
+            main,
+            history,
+            _permits: permits,
+        });
+        Ok(())
+    }
+
+    async fn open_connection(&self) -> Result<Client, tokio_postgres::Error> {
         let (client, connection) =
             tokio_postgres::connect(&self.shared.settings.url, NoTls).await?;
         let id = self.id;
@@ -509,17 +544,7 @@ impl Writer {
                 debug!(writer = id, error = %e, "database connection ended");
             }
         });
-        migrate(&client, false, self.shared.settings.retention_days).await?;
-        client.batch_execute(STAGING).await?;
-        if let Some(since) = self.outage_since.take() {
-            self.counters.reconnects += 1;
-            info!(writer = self.id, secs = since.elapsed().as_secs_f64(), queued = ?self.queue.bytes(), "database reachable again");
-        }
-        self.conn = Some(Conn {
-            client,
-            _permit: permit,
-        });
-        Ok(())
+        Ok(client)
     }
 
     /// Applies `batch` while still taking batches from the shard (the
@@ -528,7 +553,16 @@ impl Writer {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(false);
         };
-        let mut apply = pin!(apply(&mut conn.client, batch));
+        let both = async {
+            let (main, history) = tokio::join!(
+                apply(&mut conn.main, batch, Part::Main),
+                apply(&mut conn.history, batch, Part::History)
+            );
+            // Applied when either part was new; a part that failed is
+            // retried (the other is then recognised as applied).
+            Ok(main? | history?)
+        };
+        let mut apply = pin!(both);
         loop {
             tokio::select! {
                 r = &mut apply => return r,
@@ -591,7 +625,7 @@ impl Writer {
     async fn restart_flush(&mut self) -> Result<(), tokio_postgres::Error> {
         self.connect().await?;
         match self.conn.as_ref() {
-            Some(conn) => conn.client.batch_execute(RESTART_FLUSH).await,
+            Some(conn) => conn.main.batch_execute(RESTART_FLUSH).await,
             None => Ok(()),
         }
     }
@@ -602,7 +636,7 @@ impl Writer {
         let Some(conn) = self.conn.as_ref() else {
             return Ok(false);
         };
-        let c = &conn.client;
+        let c = &conn.main;
         if Instant::now() >= self.next_maintenance {
             self.next_maintenance = Instant::now() + MAINTENANCE_INTERVAL;
             let days = i32::try_from(self.shared.settings.retention_days).unwrap_or(i32::MAX);
@@ -776,9 +810,9 @@ fn is_rejection(e: &tokio_postgres::Error) -> bool {
     code.starts_with("22") || code.starts_with("23") || *db.code() == SqlState::UNDEFINED_COLUMN
 }
 
-/// Applies one batch in one transaction; `Ok(false)` when the batch was
-/// already applied.
-async fn apply(client: &mut Client, batch: &Batch) -> Result<bool, Failure> {
+/// Applies one part of a batch in one transaction; `Ok(false)` when that
+/// part was applied before.
+async fn apply(client: &mut Client, batch: &Batch, part: Part) -> Result<bool, Failure> {
     let classify = |e: tokio_postgres::Error| {
         if is_rejection(&e) {
             Failure::Reject(e)
@@ -789,14 +823,18 @@ async fn apply(client: &mut Client, batch: &Batch) -> Result<bool, Failure> {
     let tx = client.transaction().await.map_err(classify)?;
     let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
     let fresh = tx
-        .execute(PROGRESS, &[&&*batch.stream, &seq])
+        .execute(PROGRESS, &[&&*batch.stream, &seq, &(part as i16)])
         .await
         .map_err(classify)?;
     if fresh == 0 {
         tx.rollback().await.map_err(classify)?;
         return Ok(false);
     }
-    apply_rows(&tx, batch).await.map_err(classify)?;
+    match part {
+        Part::Main => apply_main(&tx, batch).await,
+        Part::History => apply_history(&tx, batch).await,
+    }
+    .map_err(classify)?;
     tx.commit().await.map_err(classify)?;
     Ok(true)
 }
@@ -815,7 +853,29 @@ async fn copy_in(
     Ok(())
 }
 
-async fn apply_rows(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
+async fn apply_history(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
+    if !batch.history.is_empty() {
+        copy_in(
+            tx,
+            "COPY route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id) \
+             FROM STDIN (FORMAT binary)",
+            &batch.history,
+        )
+        .await?;
+    }
+    if !batch.stats.is_empty() {
+        copy_in(
+            tx,
+            "COPY stats (ts, router_id, peer_id, stat_type, stat_name, afi, safi, value) \
+             FROM STDIN (FORMAT binary)",
+            &batch.stats,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn apply_main(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
     if !batch.attrs.is_empty() {
         copy_in(
             tx,
@@ -832,16 +892,7 @@ async fn apply_rows(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_pos
             &batch.routes,
         )
         .await?;
-        tx.execute(HISTORY, &[]).await?;
         tx.execute(RIB, &[]).await?;
-    }
-    if !batch.stats.is_empty() {
-        copy_in(
-            tx,
-            "COPY stats (ts, router_id, peer_id, stat_type, stat_name, afi, safi, value) FROM STDIN (FORMAT binary)",
-            &batch.stats,
-        )
-        .await?;
     }
     let mut events = TupleReader::new(&batch.events);
     loop {
