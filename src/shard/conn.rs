@@ -111,11 +111,19 @@ async fn read_loop<S: Sink>(
     let mut idle_warned = false;
     let mut last_error_log: Option<Instant> = None;
     let mut last_buffer_warning: Option<Instant> = None;
+    let mut stop_since: Option<Instant> = None;
+    // A third of the shutdown time goes to reading what routers already
+    // sent; the rest is the store's, to write it.
+    let drain_limit = shard.config.shutdown_timeout() / 3;
     loop {
         // On shutdown, what the router already sent is still read and
         // handled: the session ends once the socket has been quiet for a
-        // moment.
+        // moment, or when a router that never goes quiet has had its share
+        // of the shutdown time.
         let stopping = shard.shutting_down();
+        if stopping && stop_since.get_or_insert_with(Instant::now).elapsed() >= drain_limit {
+            return (End::Shutdown, buf);
+        }
         let wait = if stopping { DRAIN_QUIET } else { TICK };
         match monoio::time::timeout(wait, stream.readable(false)).await {
             Err(_) if stopping => return (End::Shutdown, buf),

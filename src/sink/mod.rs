@@ -236,7 +236,9 @@ impl Store {
                         disk: config.spill_max_mb << 20,
                     },
                     retention_days: config.retention_days,
-                    shutdown_timeout: config.shutdown_timeout(),
+                    // The shards read for a third of the shutdown time;
+                    // the writers have the rest.
+                    shutdown_timeout: config.shutdown_timeout() * 2 / 3,
                 };
                 let (senders, w) = writer::start(settings, shards, depth)?;
                 (senders, Writers::Postgres(w))

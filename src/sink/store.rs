@@ -159,10 +159,19 @@ impl StoreSink {
         if self.batch.is_empty() {
             return;
         }
+        // The next batch starts with the room the last one needed, so
+        // filling it does not grow (allocate) row by row.
+        let room = |v: &Vec<u8>| Vec::with_capacity(v.capacity());
         let next = Batch {
             stream: self.stream.clone(),
             seq: self.batch.seq + 1,
-            ..Batch::default()
+            attrs: room(&self.batch.attrs),
+            routes: room(&self.batch.routes),
+            history: room(&self.batch.history),
+            stats: Vec::new(),
+            events: Vec::new(),
+            route_count: 0,
+            opened: None,
         };
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.seq += 1;

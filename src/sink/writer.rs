@@ -854,23 +854,14 @@ async fn copy_in(
 }
 
 async fn apply_history(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
-    if !batch.history.is_empty() {
-        copy_in(
-            tx,
-            "COPY route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id) \
-             FROM STDIN (FORMAT binary)",
-            &batch.history,
-        )
-        .await?;
-    }
-    if !batch.stats.is_empty() {
-        copy_in(
-            tx,
-            "COPY stats (ts, router_id, peer_id, stat_type, stat_name, afi, safi, value) \
-             FROM STDIN (FORMAT binary)",
-            &batch.stats,
-        )
-        .await?;
+    let history = "COPY route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id) \
+                   FROM STDIN (FORMAT binary)";
+    let stats = "COPY stats (ts, router_id, peer_id, stat_type, stat_name, afi, safi, value) \
+                 FROM STDIN (FORMAT binary)";
+    for (statement, tuples) in [(history, &batch.history), (stats, &batch.stats)] {
+        if !tuples.is_empty() {
+            copy_in(tx, statement, tuples).await?;
+        }
     }
     Ok(())
 }

@@ -1,11 +1,18 @@
 //! Decoding allocates nothing: a counting global allocator watches a full
 //! pass over a generated full-table stream (every message, prefix and
-//! attribute), and over the real captures.
+//! attribute), and over the real captures. Encoding the store's rows from
+//! the decoded messages allocates per batch, never per route.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use riptide::session::Session;
+use riptide::sink::store::{BatchSettings, StoreSink};
 use riptide::synth::router_stream;
+use riptide::wire::frame::{DEFAULT_MAX_MESSAGE_LEN, Frames};
 use riptide::wire::fuzzing::decode_stream;
 
 /// Counts allocations made by the current thread while `COUNTING` is set.
@@ -68,4 +75,36 @@ fn decoding_real_captures_allocates_nothing() {
         assert!(totals.routes > 0);
         assert_eq!(n, 0);
     }
+}
+
+#[test]
+fn encoding_store_rows_allocates_per_batch_not_per_route() {
+    let mut stream = Vec::new();
+    let prefixes = router_stream(&mut stream, 1, 400_000, 100_000, 5, false).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1000);
+    let settings = BatchSettings {
+        size: 10_000,
+        timeout: Duration::from_secs(3600),
+    };
+    let router: SocketAddr = "192.0.2.1:40000".parse().unwrap();
+    let mut sink = StoreSink::new(tx, 1, 0, settings);
+    let mut session = Session::new(router, Duration::from_secs(300), &mut sink);
+    let now = Instant::now();
+    // A first pass sizes the batches; the second is the one counted.
+    for pass in 0..2 {
+        let n = allocations(|| {
+            for f in Frames::new(&stream, DEFAULT_MAX_MESSAGE_LEN) {
+                session.handle(f.unwrap(), now, &mut sink);
+            }
+        });
+        let batches = prefixes.div_ceil(10_000);
+        if pass == 1 {
+            assert!(
+                n <= 8 * batches + 64,
+                "{n} allocations for {prefixes} routes in {batches} batches"
+            );
+        }
+        while rx.try_recv().is_ok() {}
+    }
+    assert!(sink.counters().routes >= 2 * prefixes);
 }

@@ -271,6 +271,37 @@ fn graceful_shutdown_handles_what_was_sent() {
     drop(s);
 }
 
+/// A router that never goes quiet does not hold the shutdown past its
+/// bound, and the shard still hands back its sink.
+#[test]
+fn shutdown_is_bounded_when_a_router_never_goes_quiet() {
+    let c = collector(&["--shutdown-timeout-seconds", "3"]);
+    let (data, _) = stream(1, 2000, 500, 6);
+    let mut s = TcpStream::connect(c.local_addr()).unwrap();
+    s.write_all(&data).unwrap();
+    let mut keepalive = Vec::new();
+    synth::end_of_rib(
+        &mut keepalive,
+        &synth::peer_header(1, PeerType::Global, 0, 1),
+    )
+    .unwrap();
+    let sender = std::thread::spawn(move || {
+        while s.write_all(&keepalive).is_ok() {
+            sleep(Duration::from_millis(5));
+        }
+    });
+    sleep(Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    let (counts, _) = stop(c);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(counts.peers_down, 1);
+    sender.join().unwrap();
+}
+
 #[test]
 fn stale_timeout_sweeps_without_end_of_rib() {
     let c = collector(&["--stale-timeout-seconds", "1"]);

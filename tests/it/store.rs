@@ -704,6 +704,43 @@ fn postgres_connections_killed_mid_stream() {
     c.stop();
 }
 
+/// The database is slow: a long lock on the current RIB holds every RIB
+/// write while a table streams in. The collector keeps reading, and the
+/// RIB and history end exact once the lock goes.
+#[test]
+fn postgres_slow_database_long_lock() {
+    let db = Pg::new("slow");
+    let c = run(&db, &[]);
+    let a = table_stream(1, 80_000, 20_000, 19, false);
+    let mut model = Model::default();
+    model.feed(&a);
+    let url = db.url_via(None);
+    let lock = std::thread::spawn(move || {
+        pg_rows(
+            &url,
+            "BEGIN; LOCK TABLE rib IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT",
+        )
+    });
+    sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&a).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "the collector reads while the database is slow ({:?} to send {} bytes)",
+        start.elapsed(),
+        a.len()
+    );
+    lock.join().unwrap();
+    converges(&db, &model.rib);
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history"),
+        model.announced
+    );
+    drop(s);
+    c.stop();
+}
+
 // ------------------------------------------------------- database outages
 
 /// A TCP proxy between the collector and PostgreSQL that can cut the
