@@ -699,7 +699,14 @@ fn migrate_at_startup(settings: &PgSettings) {
     let attempt = async {
         let (client, connection) = tokio_postgres::connect(&settings.url, NoTls).await?;
         let driver = tokio::spawn(connection);
-        let result = migrate(&client, true, settings.retention_days).await;
+        let days = i32::try_from(settings.retention_days).unwrap_or(i32::MAX);
+        let result = match migrate(&client, true, settings.retention_days).await {
+            Ok(()) => client
+                .execute("SELECT riptide_maintain_partitions($1)", &[&days])
+                .await
+                .map(drop),
+            Err(e) => Err(e),
+        };
         drop(client);
         let _ = driver.await;
         result

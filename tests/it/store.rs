@@ -947,7 +947,9 @@ fn postgres_collector_killed_and_restarted() {
     proxy.set_up(false);
     s.write_all(&a[a.len() / 3..]).unwrap();
     eventually("batches spilled to disk", || spill_files(&data.dir) > 0);
-    sleep(Duration::from_millis(500));
+    // Time for the last partial batch to reach the spill (the batch
+    // timeout, then the writer), even on a loaded machine.
+    sleep(Duration::from_secs(2));
     first.0.kill().unwrap();
     first.0.wait().unwrap();
     drop(s);
@@ -961,10 +963,22 @@ fn postgres_collector_killed_and_restarted() {
     let mut second = riptide_process(&db, &url, &data.dir, port);
     // The spill is replayed (history complete), then the killed run's
     // peers end: nothing is current until the router re-dumps.
-    eventually("the spill replayed and the old peers ended", || {
-        db.count("SELECT count(*) FROM route_history") >= model.announced
-            && db.count("SELECT count(*) FROM peer_events WHERE reason = 'collector restart'") >= 1
-    });
+    let start = Instant::now();
+    loop {
+        let history = db.count("SELECT count(*) FROM route_history");
+        let ended = db.count("SELECT count(*) FROM peer_events WHERE reason = 'collector restart'");
+        if history >= model.announced && ended >= 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "spill not replayed or old peers not ended: history {history} of {} ({spilled_history} \
+             before the restart), {ended} peers ended, {} spill files",
+            model.announced,
+            spill_files(&data.dir)
+        );
+        sleep(Duration::from_millis(100));
+    }
     converges(&db, &BTreeSet::new());
     let mut s = connect_retrying(port);
     s.write_all(&a).unwrap();
