@@ -10,7 +10,7 @@
 //! - Route Monitoring becomes one route event per NLRI. A Route Monitoring
 //!   message for a peer that never came up is decoded with a default
 //!   context and counted: some exporters (FRR's Loc-RIB) never send the
-//!   Peer Up.
+//!   Peer Up. Such a peer is still ended with the session.
 //! - After a Peer Up, the re-dump is complete for a RIB when End-of-RIB has
 //!   come for every family both OPENs negotiated; then the sink sweeps
 //!   that RIB's routes from earlier epochs. Where End-of-RIB never comes,
@@ -77,6 +77,23 @@ struct Peer {
     swept: [bool; 5],
     /// When the stale timeout sweeps what End-of-RIB did not.
     sweep_deadline: Instant,
+}
+
+impl Peer {
+    /// A peer known only from its Route Monitoring messages (epoch 0, the
+    /// default context, nothing to sweep): kept so that the end of the
+    /// session ends it too.
+    fn without_peer_up() -> Self {
+        Self {
+            contexts: [SessionContext::FOUR_OCTET; 5],
+            epoch: 0,
+            up_ribs: 0,
+            families: Vec::new(),
+            eor: Default::default(),
+            swept: [true; 5],
+            sweep_deadline: Instant::now(),
+        }
+    }
 }
 
 /// Counters of one session, for metrics and tests.
@@ -206,13 +223,11 @@ impl Session {
     fn route_monitoring(&mut self, rm: &RouteMonitoring<'_>, sink: &mut impl Sink) {
         let key = PeerKey::of(&rm.peer);
         let rib = rm.peer.rib_kind();
-        let (ctx, epoch) = match self.peers.get(&key) {
-            Some(p) => (ctx_for(&p.contexts, rib), p.epoch),
-            None => {
-                self.counters.without_peer_up += 1;
-                (SessionContext::FOUR_OCTET, 0)
-            }
-        };
+        let p = self.peers.entry(key).or_insert_with(Peer::without_peer_up);
+        if p.up_ribs == 0 {
+            self.counters.without_peer_up += 1;
+        }
+        let (ctx, epoch) = (ctx_for(&p.contexts, rib), p.epoch);
         let update = match rm.update(&ctx) {
             Ok(u) => u,
             Err(e) => {
@@ -247,6 +262,7 @@ impl Session {
         // of the same BGP session: those join the current epoch. A second
         // Peer Up for a RIB that is already up starts a new session.
         if let Some(p) = self.peers.get_mut(&key)
+            && p.up_ribs != 0
             && p.up_ribs & bit == 0
         {
             p.up_ribs |= bit;

@@ -79,7 +79,7 @@ CREATE TABLE rib (
 );
 
 CREATE VIEW routes AS
-SELECT r.peer_id, p.router_address, p.peer_address, p.peer_as, p.rib,
+SELECT r.peer_id, p.router_address, p.rd AS peer_rd, p.peer_address, p.peer_as, p.rib,
        r.prefix, r.path_id, r.afi, r.safi, NULLIF(r.rd, '') AS rd, r.labels,
        a.origin, a.as_path, a.origin_as, a.next_hop, a.med, a.local_pref,
        a.atomic_aggregate, a.aggregator, a.communities, a.ext_communities,
