@@ -223,6 +223,8 @@ pub struct Batch {
     pub events: Vec<u8>,
     /// Number of route tuples.
     pub route_count: u32,
+    /// How many of them are withdrawals.
+    pub withdraw_count: u32,
     /// When the first row went in (not stored: for latency figures).
     pub opened: Option<Instant>,
 }
@@ -260,13 +262,15 @@ impl Batch {
     }
 
     /// Appends the batch as one record: magic, stream, sequence number,
-    /// route count and the four sections, each length-prefixed.
+    /// route and withdrawal counts and the five sections, each
+    /// length-prefixed.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(MAGIC);
         let stream = self.stream.as_bytes();
         put_section(out, stream);
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.route_count.to_be_bytes());
+        out.extend_from_slice(&self.withdraw_count.to_be_bytes());
         for s in [
             &self.attrs,
             &self.routes,
@@ -301,6 +305,11 @@ impl Batch {
                 .try_into()
                 .map_err(|_| BatchError::Truncated)?,
         );
+        let withdraw_count = u32::from_be_bytes(
+            take(&mut rec, 4)?
+                .try_into()
+                .map_err(|_| BatchError::Truncated)?,
+        );
         let mut sections: [Vec<u8>; 5] = Default::default();
         for s in &mut sections {
             *s = take_section(&mut rec)?.to_vec();
@@ -318,6 +327,7 @@ impl Batch {
             stats,
             events,
             route_count,
+            withdraw_count,
             opened: None,
         })
     }

@@ -171,6 +171,7 @@ impl StoreSink {
             stats: Vec::new(),
             events: Vec::new(),
             route_count: 0,
+            withdraw_count: 0,
             opened: None,
         };
         let mut batch = std::mem::replace(&mut self.batch, next);
@@ -467,6 +468,7 @@ impl Sink for StoreSink {
         })
         .opt_int8(attrs);
         self.batch.route_count += 1;
+        self.batch.withdraw_count += u32::from(route.action == Action::Withdraw);
         self.counters.routes += 1;
         if self.batch.route_count as usize >= self.settings.size {
             self.send();

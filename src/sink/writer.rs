@@ -88,7 +88,7 @@ ON CONFLICT (stream, seq, part) DO NOTHING";
 
 const ATTRS: &str = "
 INSERT INTO attribute_sets
-SELECT DISTINCT ON (id) id, origin, as_path, origin_as, next_hop, med, local_pref,
+SELECT id, origin, as_path, origin_as, next_hop, med, local_pref,
        atomic_aggregate, aggregator, string_to_array(communities, ' '),
        string_to_array(ext_communities, ' '), string_to_array(large_communities, ' '),
        originator_id, string_to_array(cluster_list, ' '), otc, other_attrs, first_seen
@@ -96,17 +96,14 @@ SELECT DISTINCT ON (id) id, origin, as_path, origin_as, next_hop, med, local_pre
 ON CONFLICT (id) DO NOTHING";
 
 /// The batch's last change per route, applied to the current RIB in one
-/// statement. A route hidden by a peer flush and re-announced before the
-/// cleanup removed it starts a new `first_seen`.
+/// statement; `{gone}` is [`RIB_GONE`] when the batch withdraws routes
+/// (and nothing otherwise). A route hidden by a peer flush and
+/// re-announced before the cleanup removed it starts a new `first_seen`.
 const RIB: &str = "
 WITH last AS MATERIALIZED (
     SELECT DISTINCT ON (peer_id, rd, prefix, path_id) *
       FROM stage_routes ORDER BY peer_id, rd, prefix, path_id, seq DESC
-), gone AS (
-    DELETE FROM rib r USING last l
-     WHERE l.action = 0 AND r.peer_id = l.peer_id AND r.rd = l.rd
-       AND r.prefix = l.prefix AND r.path_id = l.path_id AND r.epoch <= l.epoch
-)
+){gone}
 INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
 SELECT peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
   FROM last WHERE action = 1
@@ -117,6 +114,13 @@ ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
        first_seen = CASE WHEN r.epoch < (SELECT flushed_below FROM peers WHERE id = r.peer_id)
                          THEN excluded.first_seen ELSE r.first_seen END
  WHERE r.epoch <= excluded.epoch";
+
+/// The withdrawals of [`RIB`].
+const RIB_GONE: &str = ", gone AS (
+    DELETE FROM rib r USING last l
+     WHERE l.action = 0 AND r.peer_id = l.peer_id AND r.rd = l.rd
+       AND r.prefix = l.prefix AND r.path_id = l.path_id AND r.epoch <= l.epoch
+)";
 
 const ROUTER_CONNECTED: &str = "
 WITH r AS (
@@ -890,7 +894,13 @@ async fn apply_main(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_pos
             &batch.routes,
         )
         .await?;
-        tx.execute(RIB, &[]).await?;
+        // A first dump withdraws nothing: no delete to plan.
+        let gone = if batch.withdraw_count > 0 {
+            RIB_GONE
+        } else {
+            ""
+        };
+        tx.execute(&RIB.replace("{gone}", gone), &[]).await?;
     }
     let mut events = TupleReader::new(&batch.events);
     loop {
