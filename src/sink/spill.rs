@@ -265,6 +265,11 @@ impl Queue {
         Ok(())
     }
 
+    /// A segment was read to its end (or skipped).
+    fn segment_read(&mut self) {
+        self.recovered_left = self.recovered_left.saturating_sub(1);
+    }
+
     /// Takes the oldest batch.
     pub fn pop(&mut self) -> Option<Taken> {
         while let Some(path) = self.segments.front().cloned() {
@@ -289,7 +294,7 @@ impl Queue {
             match next {
                 Some(batch) => {
                     self.disk_bytes = self.disk_bytes.saturating_sub(12 + batch.1);
-                    let last = self.reading.as_mut().is_some_and(|r| r.fill_buf_empty());
+                    let last = self.reading.as_mut().is_some_and(at_end);
                     let segment_done = if last {
                         self.reading = None;
                         self.segment_read();
@@ -326,21 +331,10 @@ impl Queue {
     }
 }
 
-impl Queue {
-    fn segment_read(&mut self) {
-        self.recovered_left = self.recovered_left.saturating_sub(1);
-    }
-}
-
-trait AtEnd {
-    fn fill_buf_empty(&mut self) -> bool;
-}
-
-impl AtEnd for BufReader<File> {
-    fn fill_buf_empty(&mut self) -> bool {
-        use std::io::BufRead;
-        self.fill_buf().map_or(true, |b| b.is_empty())
-    }
+/// Whether a segment reader has nothing left (or cannot read on).
+fn at_end(r: &mut BufReader<File>) -> bool {
+    use std::io::BufRead;
+    r.fill_buf().map_or(true, |b| b.is_empty())
 }
 
 /// Reads one record; `None` at the end or at a damaged record.

@@ -100,9 +100,15 @@ pub struct StoreSink {
     now_us: Option<i64>,
     /// The peer of the previous route: (router, peer, RIB) and its id.
     last_peer: Option<(IpAddr, PeerKey, RibKind, i64)>,
-    /// The attributes of the previous route's UPDATE: (address and length
-    /// of its Path Attributes field, hash).
-    last_attrs: Option<(usize, usize, u64)>,
+    /// The Path Attributes field of the previous announcement (a copy:
+    /// receive buffers are reused, so an address says nothing), its hash,
+    /// and the attribute set id for the previous next hop.
+    last_attrs: Vec<u8>,
+    last_attrs_hash: Option<u64>,
+    last_attrs_id: Option<(Option<IpAddr>, i64)>,
+    /// The (peer id, epoch) of the previous route, known to have its
+    /// `peers` row: spares the map lookup for the routes that follow.
+    last_seen: Option<(i64, u64)>,
     /// Attribute set ids already sent in this stream.
     sent_attrs: Box<[i64]>,
     /// Peer ids this stream has a `peers` row for, with their epoch.
@@ -128,7 +134,10 @@ impl StoreSink {
             has_events: false,
             now_us: None,
             last_peer: None,
-            last_attrs: None,
+            last_attrs: Vec::new(),
+            last_attrs_hash: None,
+            last_attrs_id: None,
+            last_seen: None,
             sent_attrs: vec![0; SENT_ATTRS].into_boxed_slice(),
             seen_peers: std::collections::HashMap::new(),
             last_warning: None,
@@ -226,21 +235,30 @@ impl StoreSink {
     /// first time this stream sees it.
     fn attrs_id(&mut self, update: &Update<'_>, next_hop: Option<IpAddr>, ts: i64) -> i64 {
         let raw = update.attrs_raw();
-        let key = (raw.as_ptr() as usize, raw.len());
-        let base = match self.last_attrs {
-            Some((p, l, h)) if (p, l) == key => h,
+        let base = match self.last_attrs_hash {
+            Some(h) if raw == self.last_attrs.as_slice() => h,
             _ => {
                 let h = attrs_hash(update);
-                self.last_attrs = Some((key.0, key.1, h));
+                self.last_attrs.clear();
+                self.last_attrs.extend_from_slice(raw);
+                self.last_attrs_hash = Some(h);
+                self.last_attrs_id = None;
                 h
             }
         };
+        // The routes of one UPDATE share their attribute set.
+        if let Some((nh, id)) = self.last_attrs_id
+            && nh == next_hop
+        {
+            return id;
+        }
         let mut h = Xxh3Default::new();
         h.update(&base.to_be_bytes());
         if let Some(nh) = next_hop {
             hash_ip(&mut h, nh);
         }
         let id = h.digest() as i64;
+        self.last_attrs_id = Some((next_hop, id));
         let slot = (id as usize) & (SENT_ATTRS - 1);
         if self.sent_attrs.get(slot) == Some(&id) {
             return id;
@@ -382,6 +400,7 @@ impl Sink for StoreSink {
             PeerEnd::Disconnect(why) => why,
         };
         let ip = canonical(router.ip());
+        self.last_seen = None;
         for rib in RibKind::ALL {
             let id = peer_id(ip, &peer, rib);
             self.seen_peers.remove(&id);
@@ -412,7 +431,7 @@ impl Sink for StoreSink {
         self.opened();
         let rib = header.rib_kind();
         let id = self.peer_id_cached(router, peer, rib);
-        if self.seen_peers.get(&id) != Some(&epoch) {
+        if self.last_seen != Some((id, epoch)) && self.seen_peers.get(&id) != Some(&epoch) {
             // Routes of a RIB without a Peer Up of its own (a router that
             // sends one Peer Up for all RIBs, or none): its `peers` row.
             self.seen_peers.insert(id, epoch);
@@ -428,6 +447,7 @@ impl Sink for StoreSink {
             // applied; it does not need to start a new batch.
             self.has_events = false;
         }
+        self.last_seen = Some((id, epoch));
         let ts = self.now_us();
         let attrs = match route.action {
             Action::Announce => Some(self.attrs_id(update, route.next_hop, ts)),
@@ -538,7 +558,7 @@ impl Sink for StoreSink {
         self.event(
             EventKind::Mirroring,
             router,
-            PeerRef::Full(id, &msg.peer, msg.peer.rib_kind()),
+            PeerRef::Id(id),
             0,
             (!codes.is_empty()).then_some(codes.as_str()),
             Some(&messages),
@@ -756,6 +776,57 @@ mod tests {
         // An IPv4-mapped router address is the same router.
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(router_id(mapped), router_id(r));
+    }
+
+    /// Two UPDATEs read into the same place of a reused receive buffer,
+    /// attributes of the same length but different values, are two
+    /// attribute sets.
+    #[test]
+    fn attribute_sets_of_successive_updates_in_one_buffer_are_told_apart() {
+        use crate::session::Session;
+        use crate::wire::encode::{self, UpdateBuilder};
+        use crate::wire::frame::{DEFAULT_MAX_MESSAGE_LEN, Frames};
+
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let settings = BatchSettings {
+            size: 1000,
+            timeout: Duration::from_secs(60),
+        };
+        let mut sink = StoreSink::new(tx, 1, 0, settings);
+        let router: SocketAddr = "192.0.2.1:1790".parse().unwrap();
+        let mut session = Session::new(router, Duration::from_secs(60), &mut sink);
+        let header = crate::synth::peer_header(1, PeerType::Global, 0, 1);
+        let message = |med: u32| {
+            let mut b = UpdateBuilder::new();
+            b.origin(0)
+                .unwrap()
+                .as_path(&[], 4)
+                .unwrap()
+                .next_hop("192.0.2.9".parse().unwrap())
+                .unwrap()
+                .med(med)
+                .unwrap();
+            let n = crate::wire::bgp::nlri::Nlri {
+                path_id: None,
+                prefix: crate::wire::bgp::nlri::Prefix::new("10.0.0.0".parse().unwrap(), 8)
+                    .unwrap(),
+                rd: None,
+                labels: Default::default(),
+            };
+            b.announce(&n, false).unwrap();
+            let mut out = Vec::new();
+            encode::route_monitoring(&mut out, &header, &b).unwrap();
+            out
+        };
+        let mut buf = Vec::new();
+        for med in [10, 20] {
+            buf.clear();
+            buf.extend_from_slice(&message(med));
+            for f in Frames::new(&buf, DEFAULT_MAX_MESSAGE_LEN) {
+                session.handle(f.unwrap(), Instant::now(), &mut sink);
+            }
+        }
+        assert_eq!(sink.counters().attr_sets, 2);
     }
 
     #[test]

@@ -371,14 +371,6 @@ enum Failure {
     Reject(tokio_postgres::Error),
 }
 
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Retry(e) | Self::Reject(e) => e.fmt(f),
-        }
-    }
-}
-
 impl Writer {
     async fn run(mut self) -> WriterCounters {
         let mut inflight: Option<Taken> = None;

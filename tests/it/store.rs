@@ -734,6 +734,28 @@ fn captures_replayed_into_the_store(make: &dyn Fn(&str) -> Box<dyn Db>) {
     }
 }
 
+/// A flow run on both stores, each in a schema or directory of its own.
+macro_rules! on_both_stores {
+    ($($flow:ident: $pg:ident, $lite:ident;)*) => {$(
+        #[test]
+        fn $pg() {
+            $flow(&Pg::new(stringify!($flow)));
+        }
+
+        #[test]
+        fn $lite() {
+            $flow(&Lite::new(stringify!($flow)));
+        }
+    )*};
+}
+
+on_both_stores! {
+    full_tables_updates_and_withdrawals:
+        postgres_full_tables_updates_and_withdrawals, sqlite_full_tables_updates_and_withdrawals;
+    peer_down_and_disconnect: postgres_peer_down_and_disconnect, sqlite_peer_down_and_disconnect;
+    redump_sweeps_stale_routes: postgres_redump_sweeps_stale_routes, sqlite_redump_sweeps_stale_routes;
+}
+
 #[test]
 fn postgres_captures_replayed_into_the_store() {
     captures_replayed_into_the_store(&|name| Box::new(Pg::new(&format!("capture_{name}"))));
@@ -742,36 +764,6 @@ fn postgres_captures_replayed_into_the_store() {
 #[test]
 fn sqlite_captures_replayed_into_the_store() {
     captures_replayed_into_the_store(&|name| Box::new(Lite::new(&format!("capture_{name}"))));
-}
-
-#[test]
-fn postgres_full_tables_updates_and_withdrawals() {
-    full_tables_updates_and_withdrawals(&Pg::new("full_tables"));
-}
-
-#[test]
-fn sqlite_full_tables_updates_and_withdrawals() {
-    full_tables_updates_and_withdrawals(&Lite::new("full_tables"));
-}
-
-#[test]
-fn postgres_peer_down_and_disconnect() {
-    peer_down_and_disconnect(&Pg::new("peer_down"));
-}
-
-#[test]
-fn sqlite_peer_down_and_disconnect() {
-    peer_down_and_disconnect(&Lite::new("peer_down"));
-}
-
-#[test]
-fn postgres_redump_sweeps_stale_routes() {
-    redump_sweeps_stale_routes(&Pg::new("redump"));
-}
-
-#[test]
-fn sqlite_redump_sweeps_stale_routes() {
-    redump_sweeps_stale_routes(&Lite::new("redump"));
 }
 
 #[test]
