@@ -39,6 +39,16 @@ pub enum StoreKind {
     Null,
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub enum LogFormat {
+    /// `2024-01-15 10:30:45,123 - module - INFO - message key=value`.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// The collector's settings.
 #[derive(Args, Clone, Debug)]
 pub struct Config {
@@ -91,9 +101,43 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
     pub shutdown_timeout_seconds: u64,
 
-    /// Log level: error, warn, info, debug or trace.
-    #[arg(long, env = "LOG_LEVEL", default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
-    pub log_level: String,
+    /// Log level: error, warn, info, debug or trace (also as the Python
+    /// collectors spell them: CRITICAL, ERROR, WARNING, INFO, DEBUG).
+    /// SIGUSR1 toggles debug at runtime.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", value_parser = parse_log_level)]
+    pub log_level: tracing::Level,
+
+    /// Log format on standard output: `text`
+    /// (`2024-01-15 10:30:45,123 - module - INFO - message`) or `json`
+    /// (one object per line with structured fields).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Port of the metrics endpoint (/metrics, /health, /ready), on all
+    /// IPv4 addresses; 0 picks a free port.
+    #[arg(long, env = "METRICS_PORT", default_value_t = 9090)]
+    pub metrics_port: u16,
+
+    /// Address of the metrics endpoint; overrides METRICS_PORT.
+    #[arg(long, env = "METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Seconds between two counts of the current routes per peer in the
+    /// store (the `bmp_peer_routes` metric); 0 turns the count off.
+    #[arg(long, env = "PEER_ROUTES_INTERVAL_SECONDS", default_value_t = 60)]
+    pub peer_routes_interval_seconds: u64,
+
+    /// Sentry DSN; empty or unset turns Sentry off.
+    #[arg(long, env = "SENTRY_DSN", hide_env_values = true)]
+    pub sentry_dsn: Option<String>,
+
+    /// Sentry environment name.
+    #[arg(long, env = "SENTRY_ENVIRONMENT", default_value = "production")]
+    pub sentry_environment: String,
+
+    /// Share of transactions Sentry traces, 0 to 1.
+    #[arg(long, env = "SENTRY_TRACES_SAMPLE_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub sentry_traces_sample_rate: f32,
 
     /// Directory for the embedded store and spill files.
     #[arg(long, env = "DATA_DIR", default_value = "data")]
@@ -194,6 +238,28 @@ impl Config {
         }
     }
 
+    /// The address of the metrics endpoint.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_listen.unwrap_or(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            self.metrics_port,
+        ))
+    }
+
+    /// How often to count the current routes per peer (`None`: never).
+    pub fn peer_routes_interval(&self) -> Option<Duration> {
+        (self.peer_routes_interval_seconds > 0)
+            .then(|| Duration::from_secs(self.peer_routes_interval_seconds))
+    }
+
+    /// Most PostgreSQL connections at once: DB_POOL_SIZE, or two per
+    /// shard.
+    pub fn db_pool_size(&self) -> usize {
+        let default = 2 * self.shards();
+        self.db_pool_size
+            .map_or(default, |n| usize::try_from(n).unwrap_or(default))
+    }
+
     /// How long a graceful shutdown may take.
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_seconds)
@@ -212,6 +278,26 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && (0.001..=3600.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?}: expected seconds between 0.001 and 3600")),
+    }
+}
+
+fn parse_log_level(s: &str) -> Result<tracing::Level, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "critical" | "error" => Ok(tracing::Level::ERROR),
+        "warning" | "warn" => Ok(tracing::Level::WARN),
+        "info" => Ok(tracing::Level::INFO),
+        "debug" => Ok(tracing::Level::DEBUG),
+        "trace" => Ok(tracing::Level::TRACE),
+        _ => Err(format!(
+            "{s:?}: expected CRITICAL, ERROR, WARNING, INFO, DEBUG or TRACE"
+        )),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?}: expected a number from 0 to 1")),
     }
 }
 

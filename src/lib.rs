@@ -17,8 +17,10 @@
 //!   generator, benchmarks and tests.
 
 pub mod capture;
+pub mod clock;
 pub mod config;
 pub mod decode;
+pub mod metrics;
 pub mod session;
 pub mod shard;
 pub mod sink;

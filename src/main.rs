@@ -9,8 +9,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use riptide::config::{self, Config, StoreKind};
+use riptide::metrics::Metrics;
 use riptide::shard::ShardReport;
 use riptide::sink::{NullSink, Store};
+use riptide::telemetry::Telemetry;
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+use signal_hook::iterator::Signals;
 use tracing::{info, warn};
 
 #[global_allocator]
@@ -87,19 +91,23 @@ fn collect(config: Config) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    riptide::telemetry::init(&config.log_level);
+    let metrics = Metrics::for_config(&config);
+    let telemetry = riptide::telemetry::init(&config, &metrics);
     let config = Arc::new(config);
+    let endpoint = riptide::metrics::http::serve(config.metrics_addr(), metrics.clone())
+        .with_context(|| format!("serving metrics on {}", config.metrics_addr()))?;
+    info!(addr = %endpoint.local_addr(), "metrics endpoint");
     match kind {
         StoreKind::Null => {
             warn!("--store null: routes are decoded and counted, not stored");
-            let reports = serve(&config, |_| NullSink::default())?;
+            let reports = serve(&config, &metrics, telemetry, |_| NullSink::default())?;
             for (id, r) in reports.iter().enumerate() {
                 info!(shard = id, counters = ?r.counters, sink = ?r.sink.counts, "shard stopped");
             }
         }
         StoreKind::Postgres | StoreKind::Auto | StoreKind::Sqlite => {
-            let store = Store::open(&config)?;
-            let reports = serve(&config, store.sinks())?;
+            let store = Store::open(&config, &metrics)?;
+            let reports = serve(&config, &metrics, telemetry, store.sinks())?;
             for (id, r) in reports.into_iter().enumerate() {
                 let counters = r.sink.finish();
                 info!(shard = id, counters = ?r.counters, store = ?counters, "shard stopped");
@@ -109,18 +117,41 @@ fn collect(config: Config) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the shards until SIGINT/SIGTERM; returns what they hand back.
-fn serve<S, F>(config: &Arc<Config>, make_sink: F) -> anyhow::Result<Vec<ShardReport<S>>>
+/// Runs the shards until SIGINT/SIGTERM (SIGUSR1 toggles DEBUG logs);
+/// returns what they hand back.
+fn serve<S, F>(
+    config: &Arc<Config>,
+    metrics: &Arc<Metrics>,
+    telemetry: Telemetry,
+    make_sink: F,
+) -> anyhow::Result<Vec<ShardReport<S>>>
 where
     S: riptide::sink::Sink + Send + 'static,
     F: Fn(usize) -> S + Send + Sync + 'static,
 {
-    let collector =
-        riptide::shard::start(config.clone(), make_sink).context("starting the shards")?;
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM, SIGUSR1]).context("installing the signal handlers")?;
+    let collector = riptide::shard::start(config.clone(), metrics.clone(), make_sink)
+        .context("starting the shards")?;
     let handle = collector.shutdown_handle();
-    ctrlc::set_handler(move || handle.shutdown()).context("installing the signal handler")?;
+    let metrics = metrics.clone();
+    std::thread::Builder::new()
+        .name("riptide-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if signal == SIGUSR1 {
+                    telemetry.toggle_debug();
+                } else {
+                    info!(signal, "shutting down");
+                    metrics.set_listening(false);
+                    handle.shutdown();
+                }
+            }
+        })
+        .context("starting the signal thread")?;
     Ok(collector.join()?)
 }

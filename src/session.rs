@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tracing::debug;
 
 use crate::sink::{PeerEnd, Sink};
+use crate::telemetry;
 use crate::wire::WireError;
 use crate::wire::bgp::afi_safi::{AfiSafi, IPV4_UNICAST};
 use crate::wire::bgp::nlri::RouteDistinguisher;
@@ -101,8 +102,18 @@ impl Peer {
 pub struct SessionCounters {
     /// BMP messages handled.
     pub messages: u64,
-    /// Routes (announced and withdrawn) reported to the sink.
-    pub routes: u64,
+    /// BMP messages by type code (index 7: any other type).
+    pub by_type: [u64; 8],
+    /// Routes announced to the sink.
+    pub announced: u64,
+    /// Routes withdrawn to the sink.
+    pub withdrawn: u64,
+    /// Peer Up messages.
+    pub peer_ups: u64,
+    /// Peers ended (Peer Down, Termination, session end).
+    pub peer_downs: u64,
+    /// Peers up now.
+    pub peers_up: u64,
     /// BMP messages that did not decode (skipped).
     pub bad_messages: u64,
     /// UPDATEs that did not decode (skipped).
@@ -175,6 +186,10 @@ impl Session {
     /// Handles one framed message.
     pub fn handle(&mut self, frame: Frame<'_>, now: Instant, sink: &mut impl Sink) -> Flow {
         self.counters.messages += 1;
+        let code = usize::from(frame.msg_type.to_u8()).min(7);
+        if let Some(n) = self.counters.by_type.get_mut(code) {
+            *n += 1;
+        }
         // Route Monitoring, nearly every message, skips the general enum.
         if frame.msg_type == MessageType::RouteMonitoring {
             match RouteMonitoring::parse(frame.body) {
@@ -195,7 +210,20 @@ impl Session {
             BmpMessage::PeerUp(up) => self.peer_up(&up, now, sink),
             BmpMessage::PeerDown(down) => {
                 let key = PeerKey::of(&down.peer);
-                let epoch = self.peers.remove(&key).map_or(0, |p| p.epoch);
+                let epoch = self.peers.remove(&key).map_or(0, |p| {
+                    self.counters.peers_up = self
+                        .counters
+                        .peers_up
+                        .saturating_sub(u64::from(p.up_ribs != 0));
+                    p.epoch
+                });
+                self.counters.peer_downs += 1;
+                telemetry::peer_down(
+                    self.router.ip(),
+                    down.peer.address,
+                    down.reason.code(),
+                    down.reason.name(),
+                );
                 sink.peer_down(self.router, key, epoch, PeerEnd::PeerDown(&down));
             }
             BmpMessage::StatisticsReport(s) => sink.stats(self.router, PeerKey::of(&s.peer), &s),
@@ -242,8 +270,8 @@ impl Session {
         if update.issues().contains(Issues::ADD_PATH_MISMATCH) {
             self.counters.add_path_mismatch += 1;
         }
-        self.counters.routes +=
-            u64::from(update.announced_count()) + u64::from(update.withdrawn_count());
+        self.counters.announced += u64::from(update.announced_count());
+        self.counters.withdrawn += u64::from(update.withdrawn_count());
         for route in update.routes() {
             debug!(peer = %key.address, rib = rib.name(), action = ?route.action, prefix = %route.nlri.prefix, path_id = ?route.nlri.path_id, "route");
             sink.route(self.router, key, &rm.peer, epoch, &update, &route);
@@ -257,6 +285,7 @@ impl Session {
     fn peer_up(&mut self, up: &PeerUp<'_>, now: Instant, sink: &mut impl Sink) {
         let key = PeerKey::of(&up.peer);
         let bit = 1u8 << up.peer.rib_kind().code();
+        self.counters.peer_ups += 1;
         let contexts = up.contexts();
         // Some routers send one Peer Up per RIB (pre-, post-policy, ...)
         // of the same BGP session: those join the current epoch. A second
@@ -270,7 +299,18 @@ impl Session {
             sink.peer_up(self.router, key, p.epoch, up);
             return;
         }
-        let epoch = next_epoch(self.peers.get(&key).map_or(0, |p| p.epoch));
+        let (previous, was_up) = self
+            .peers
+            .get(&key)
+            .map_or((0, false), |p| (p.epoch, p.up_ribs != 0));
+        let epoch = next_epoch(previous);
+        self.counters.peers_up += u64::from(!was_up);
+        telemetry::peer_up(
+            self.router.ip(),
+            up.peer.address,
+            up.peer.asn,
+            up.peer.rib_kind().name(),
+        );
         let peer = Peer {
             contexts,
             epoch,
@@ -317,16 +357,27 @@ impl Session {
     }
 
     /// Ends the session because the TCP connection ended without
-    /// Termination: every peer ends as with Peer Down.
-    pub fn disconnected(mut self, why: &'static str, sink: &mut impl Sink) {
+    /// Termination: every peer ends as with Peer Down. Returns the final
+    /// counters.
+    pub fn disconnected(mut self, why: &'static str, sink: &mut impl Sink) -> SessionCounters {
         self.end_peers(PeerEnd::Disconnect(why), sink);
         sink.router_disconnected(self.router, None);
+        self.counters
     }
 
     fn end_peers(&mut self, end: PeerEnd<'_>, sink: &mut impl Sink) {
         for (key, p) in self.peers.drain() {
+            if p.up_ribs != 0 {
+                self.counters.peer_downs += 1;
+                let why = match end {
+                    PeerEnd::Disconnect(why) => why,
+                    PeerEnd::Termination | PeerEnd::PeerDown(_) => "router sent Termination",
+                };
+                telemetry::peer_down(self.router.ip(), key.address, 0, why);
+            }
             sink.peer_down(self.router, key, p.epoch, end);
         }
+        self.counters.peers_up = 0;
     }
 }
 

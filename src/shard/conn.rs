@@ -16,8 +16,9 @@ use monoio::net::TcpStream;
 use tracing::{debug, info, warn};
 
 use super::Shard;
-use crate::session::{Flow, Session};
+use crate::session::{Flow, Session, SessionCounters};
 use crate::sink::Sink;
+use crate::telemetry;
 use crate::wire::frame::{COMMON_HEADER_LEN, Frame};
 
 /// How often an idle connection wakes to check timers and shutdown.
@@ -60,30 +61,24 @@ pub(super) async fn serve<S: Sink>(shard: &Shard<S>, mut stream: TcpStream, rout
         &mut *shard.sink.borrow_mut(),
     );
     info!("router connected");
+    let ip = router.ip();
+    shard.metrics.borrow_mut().router(ip).connections += 1;
+    let mut seen = SessionCounters::default();
     let mut buf = shard.arena.borrow_mut().take();
-    let (end, buf_back) = read_loop(shard, &mut stream, &mut session, buf, now).await;
+    let (end, buf_back) = read_loop(shard, &mut stream, &mut session, &mut seen, buf, now).await;
     buf = buf_back;
     shard.arena.borrow_mut().give(buf);
-    let counters = session.counters();
     match &end {
         End::Terminated => info!("router sent Termination"),
         End::Eof => info!("router closed the session"),
         End::Shutdown => info!("closing router session for shutdown"),
         End::Framing(e) => {
             shard.counters.borrow_mut().framing_errors += 1;
+            shard.metrics.borrow_mut().router(ip).parse_errors[0] += 1;
             warn!(error = %e, "BMP stream out of sync, closing the connection");
         }
         End::Io(e) => warn!(error = %e, "router connection failed"),
     }
-    let secs = now.elapsed().as_secs_f64();
-    info!(
-        messages = counters.messages,
-        routes = counters.routes,
-        secs,
-        routes_per_sec = counters.routes as f64 / secs.max(1e-9),
-        "router session ended"
-    );
-    debug!(?counters, "router session counters");
     let mut sink = shard.sink.borrow_mut();
     let why = match end {
         End::Terminated => None,
@@ -92,20 +87,40 @@ pub(super) async fn serve<S: Sink>(shard: &Shard<S>, mut stream: TcpStream, rout
         End::Framing(_) => Some("BMP stream out of sync"),
         End::Io(_) => Some("connection failed"),
     };
-    if let Some(why) = why {
-        session.disconnected(why, &mut *sink);
-    }
+    let counters = match why {
+        Some(why) => session.disconnected(why, &mut *sink),
+        None => session.counters(),
+    };
     sink.flush();
+    drop(sink);
+    let mut metrics = shard.metrics.borrow_mut();
+    metrics.session(ip, &counters, &mut seen);
+    let r = metrics.router(ip);
+    r.connections -= 1;
+    r.lost += u64::from(why.is_some());
+    drop(metrics);
+    let secs = now.elapsed().as_secs_f64();
+    let routes = counters.announced + counters.withdrawn;
+    info!(
+        messages = counters.messages,
+        routes,
+        secs,
+        routes_per_sec = routes as f64 / secs.max(1e-9),
+        "router session ended"
+    );
+    debug!(?counters, "router session counters");
 }
 
 async fn read_loop<S: Sink>(
     shard: &Shard<S>,
     stream: &mut TcpStream,
     session: &mut Session,
+    seen: &mut SessionCounters,
     mut buf: Vec<u8>,
     start: Instant,
 ) -> (End, Vec<u8>) {
     let max = shard.max_message_len();
+    let router_ip = session.router().ip();
     let idle_warning = shard.config.idle_warning();
     let mut last_data = start;
     let mut idle_warned = false;
@@ -169,20 +184,24 @@ async fn read_loop<S: Sink>(
         }
 
         let mut sink = shard.sink.borrow_mut();
+        let mut metrics = shard.metrics.borrow_mut();
         let mut off = 0;
         let flow = loop {
             let rest = buf.get(off..).unwrap_or_default();
             match Frame::parse(rest, max) {
                 Ok(Some(frame)) => {
                     off += frame.wire_len();
+                    let timed = metrics.time_next();
                     let flow = session.handle(frame, now, &mut *sink);
+                    metrics.decoded(timed);
                     if let Some(e) = session.take_error() {
                         shard.counters.borrow_mut().bad_messages += 1;
                         if last_error_log
                             .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
                         {
                             last_error_log = Some(now);
-                            warn!(error = %e, msg_type = frame.msg_type.name(), "BMP message skipped: does not decode");
+                            let raw = rest.get(..frame.wire_len()).unwrap_or(rest);
+                            telemetry::parse_error(router_ip, frame.msg_type.name(), &e, raw);
                         }
                     }
                     if flow == Flow::Close {
@@ -191,7 +210,8 @@ async fn read_loop<S: Sink>(
                 }
                 Ok(None) => break Flow::Continue,
                 Err(e) => {
-                    drop(sink);
+                    metrics.session(router_ip, &session.counters(), seen);
+                    telemetry::parse_error(router_ip, "BMP framing", &e, rest);
                     return (End::Framing(e), buf);
                 }
             }
@@ -199,6 +219,8 @@ async fn read_loop<S: Sink>(
         session.poll_timers(now, &mut *sink);
         sink.flush();
         drop(sink);
+        metrics.session(router_ip, &session.counters(), seen);
+        drop(metrics);
         if flow == Flow::Close {
             return (End::Terminated, buf);
         }

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use monoio::net::{ListenerOpts, TcpListener};
-use tracing::{Instrument, info_span, warn};
+use tracing::{Instrument, error_span, warn};
 
 use super::{Shard, ShardReport, conn, drain};
 use crate::config::canonical;
@@ -48,6 +48,7 @@ pub(super) async fn run<S: Sink + 'static>(
     let shard = Rc::new(shard);
     let open = Rc::new(Cell::new(0usize));
     while !shard.shutting_down() {
+        shard.publish_metrics(false);
         match monoio::time::timeout(TICK, listener.readable(false)).await {
             Err(_) => continue,
             Ok(Err(e)) => {
@@ -74,7 +75,9 @@ pub(super) async fn run<S: Sink + 'static>(
         open.set(open.get() + 1);
         let (shard, open) = (shard.clone(), open.clone());
         let router = SocketAddr::new(canonical(peer.ip()), peer.port());
-        let span = info_span!("router", shard = shard.id, %router);
+        // An ERROR-level span is enabled at every log level, so every
+        // line of the connection names its router and shard.
+        let span = error_span!("router", shard = shard.id, %router);
         monoio::spawn(
             async move {
                 conn::serve(&shard, stream, router).await;
@@ -93,6 +96,7 @@ pub(super) async fn run<S: Sink + 'static>(
             "shutdown timeout: connections still open"
         );
     }
+    shard.publish_metrics(true);
     let shard = Rc::into_inner(shard)
         .ok_or_else(|| io::Error::other("connections outlived the shutdown timeout"))?;
     Ok(ShardReport {

@@ -27,6 +27,7 @@ use tracing::{info, warn};
 
 pub use self::arena::Arena;
 use crate::config::{Config, IoDriver};
+use crate::metrics::{Metrics, ShardRecorder};
 use crate::sink::Sink;
 
 /// Counters of one shard.
@@ -54,6 +55,7 @@ struct Shard<S> {
     sink: RefCell<S>,
     arena: RefCell<Arena>,
     counters: RefCell<ShardCounters>,
+    metrics: RefCell<ShardRecorder>,
     shared: Arc<Shared>,
 }
 
@@ -71,6 +73,15 @@ impl<S> Shard<S> {
 
     fn max_message_len(&self) -> usize {
         usize::try_from(self.config.bmp_max_message_size).unwrap_or(usize::MAX)
+    }
+
+    /// Publishes the shard's metrics (at most once per
+    /// [`crate::metrics::PUBLISH_INTERVAL`] unless `force`d).
+    fn publish_metrics(&self, force: bool) {
+        let counters = *self.counters.borrow();
+        self.metrics
+            .borrow_mut()
+            .publish(Instant::now(), force, &counters);
     }
 }
 
@@ -154,13 +165,18 @@ fn resolve_driver(wanted: IoDriver) -> io::Result<&'static str> {
     }
 }
 
-/// Starts the shards. Returns once every shard listens.
+/// Starts the shards, which record into `metrics`. Returns once every
+/// shard listens.
 ///
 /// # Errors
 ///
 /// io_uring forced but unavailable, or a shard that cannot bind or build
 /// its runtime.
-pub fn start<S, F>(config: Arc<Config>, make_sink: F) -> io::Result<Collector<S>>
+pub fn start<S, F>(
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    make_sink: F,
+) -> io::Result<Collector<S>>
 where
     S: Sink + Send + 'static,
     F: Fn(usize) -> S + Send + Sync + 'static,
@@ -179,6 +195,7 @@ where
     for id in 0..config.shards() {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (config, shared, make_sink) = (config.clone(), shared.clone(), make_sink.clone());
+        let metrics = metrics.clone();
         let t = std::thread::Builder::new()
             .name(format!("riptide-shard-{id}"))
             .spawn(move || {
@@ -191,6 +208,7 @@ where
                     sink: RefCell::new(make_sink(id)),
                     config,
                     counters: RefCell::default(),
+                    metrics: RefCell::new(ShardRecorder::new(id, metrics)),
                     shared,
                 };
                 run_shard(shard, addr, driver, ready_tx)
@@ -205,6 +223,7 @@ where
         }
     }
     info!(%addr, shards = threads.len(), driver, "listening for BMP");
+    metrics.set_listening(true);
     Ok(Collector {
         local_addr: addr,
         driver,

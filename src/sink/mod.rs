@@ -16,7 +16,9 @@ pub mod store;
 pub mod writer;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use crate::metrics::Metrics;
 use crate::session::PeerKey;
 use crate::wire::bgp::afi_safi::AfiSafi;
 use crate::wire::bgp::update::{Action, Route, Update};
@@ -190,6 +192,7 @@ pub struct Store {
     settings: store::BatchSettings,
     /// Tells this process run's batch streams apart from earlier runs'.
     run: u64,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Debug)]
@@ -219,7 +222,7 @@ impl Store {
     /// # Errors
     ///
     /// The writers cannot start, or the embedded file cannot be opened.
-    pub fn open(config: &crate::config::Config) -> Result<Self, OpenError> {
+    pub fn open(config: &crate::config::Config, metrics: &Arc<Metrics>) -> Result<Self, OpenError> {
         use crate::config::StoreKind;
         let shards = config.shards();
         let depth = usize::try_from(config.queue_depth).unwrap_or(64);
@@ -227,9 +230,7 @@ impl Store {
             StoreKind::Postgres | StoreKind::Auto => {
                 let settings = writer::PgSettings {
                     url: config.database_url.clone().unwrap_or_default(),
-                    pool_size: config
-                        .db_pool_size
-                        .map_or(2 * shards, |n| usize::try_from(n).unwrap_or(2 * shards)),
+                    pool_size: config.db_pool_size(),
                     data_dir: config.data_dir.clone(),
                     limits: spill::QueueLimits {
                         memory: usize::try_from(config.queue_memory_mb << 20).unwrap_or(usize::MAX),
@@ -239,16 +240,18 @@ impl Store {
                     // The shards read for a third of the shutdown time;
                     // the writers have the rest.
                     shutdown_timeout: config.shutdown_timeout() * 2 / 3,
+                    peer_routes_interval: config.peer_routes_interval(),
                 };
-                let (senders, w) = writer::start(settings, shards, depth)?;
+                let (senders, w) = writer::start(settings, shards, depth, metrics.clone())?;
                 (senders, Writers::Postgres(w))
             }
             StoreKind::Sqlite => {
                 let settings = sqlite::SqliteSettings {
                     path: config.data_dir.join("riptide.db"),
                     retention_days: config.retention_days,
+                    peer_routes_interval: config.peer_routes_interval(),
                 };
-                let (tx, t) = sqlite::start(settings, depth)?;
+                let (tx, t) = sqlite::start(settings, depth, metrics.clone())?;
                 (vec![tx], Writers::Sqlite(t))
             }
             StoreKind::Null => {
@@ -258,6 +261,7 @@ impl Store {
         Ok(Self {
             senders,
             writers,
+            metrics: metrics.clone(),
             settings: store::BatchSettings {
                 size: usize::try_from(config.batch_size).unwrap_or(10_000),
                 timeout: config.batch_timeout(),
@@ -269,6 +273,7 @@ impl Store {
     /// What makes each shard's sink, for [`crate::shard::start`].
     pub fn sinks(&self) -> impl Fn(usize) -> store::StoreSink + Send + Sync + 'static {
         let (senders, settings, run) = (self.senders.clone(), self.settings, self.run);
+        let metrics = self.metrics.clone();
         move |shard| {
             // One queue per shard, or the one shared queue.
             let tx = senders
@@ -276,7 +281,7 @@ impl Store {
                 .or_else(|| senders.first())
                 .cloned()
                 .unwrap_or_else(|| tokio::sync::mpsc::channel(1).0);
-            store::StoreSink::new(tx, run, shard, settings)
+            store::StoreSink::new(tx, run, shard, settings, metrics.clone())
         }
     }
 

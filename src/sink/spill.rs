@@ -142,6 +142,11 @@ impl Queue {
             && self.mem_bytes >= self.limits.memory
     }
 
+    /// Batches held in memory.
+    pub fn batches_in_memory(&self) -> usize {
+        self.mem.len()
+    }
+
     /// Octets in memory and on disk.
     pub fn bytes(&self) -> (usize, u64) {
         (self.mem_bytes, self.disk_bytes)

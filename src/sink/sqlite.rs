@@ -14,17 +14,19 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::mpsc;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use super::batch::{
     ATTR_FIELDS, Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_FIELDS, STAT_FIELDS,
 };
 use super::copy::{Fields, TupleError, TupleReader};
+use crate::metrics::{Metrics, Operation, PeerRoutes};
 
 /// The migrations, in order: (version, name, SQL).
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -56,6 +58,12 @@ const ATTRS: &str = "INSERT OR IGNORE INTO attribute_sets VALUES
 const STATS: &str = "INSERT INTO stats VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 /// Removes what a flush hid and records the flush.
+/// Current routes per peer RIB, for the metrics.
+const PEER_ROUTES: &str = "
+SELECT p.router_address, p.peer_address, p.rib, count(*)
+  FROM rib r JOIN peers p ON p.id = r.peer_id AND r.epoch >= p.flushed_below
+ GROUP BY p.id";
+
 const FLUSH_HIDDEN: &str = "DELETE FROM rib WHERE peer_id = ?1 AND epoch < ?2";
 
 /// The embedded store's settings.
@@ -65,6 +73,9 @@ pub struct SqliteSettings {
     pub path: PathBuf,
     /// Days of history and statistics kept (0: all).
     pub retention_days: u32,
+    /// How often to count the current routes per peer for the metrics
+    /// (`None`: never).
+    pub peer_routes_interval: Option<Duration>,
 }
 
 /// Counters of the writer.
@@ -103,25 +114,62 @@ pub enum SqliteError {
 pub fn start(
     settings: SqliteSettings,
     queue_depth: usize,
+    metrics: Arc<Metrics>,
 ) -> Result<(mpsc::Sender<Batch>, JoinHandle<SqliteCounters>), SqliteError> {
     let conn = open(&settings.path)?;
     conn.execute_batch(RESTART_FLUSH)?;
     info!(file = %settings.path.display(), "embedded SQLite store (no DATABASE_URL)");
+    if let Some(mut m) = metrics.writer(0) {
+        m.up = Some(true);
+    }
     let (tx, mut rx) = mpsc::channel::<Batch>(queue_depth.max(1));
     let t = std::thread::Builder::new()
         .name("riptide-sqlite".into())
         .spawn(move || {
             let mut conn = conn;
             let mut counters = SqliteCounters::default();
-            let mut last_prune = std::time::Instant::now();
+            let mut last_prune = Instant::now();
             prune(&conn, settings.retention_days);
-            while let Some(batch) = rx.blocking_recv() {
+            // Routes changed since the last count: count again when due.
+            let mut next_count = Instant::now();
+            let mut changed = settings.peer_routes_interval.is_some();
+            loop {
+                let batch = if changed {
+                    match rx.try_recv() {
+                        Ok(b) => b,
+                        Err(mpsc::error::TryRecvError::Empty) => {
+                            if let Some(every) = settings.peer_routes_interval
+                                && Instant::now() >= next_count
+                            {
+                                next_count = Instant::now() + every;
+                                changed = false;
+                                count_peer_routes(&conn, &metrics);
+                            } else {
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            continue;
+                        }
+                        Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    }
+                } else {
+                    match rx.blocking_recv() {
+                        Some(b) => b,
+                        None => break,
+                    }
+                };
+                changed = settings.peer_routes_interval.is_some();
                 let mut wait = Duration::from_millis(100);
+                let started = Instant::now();
                 loop {
                     match apply(&mut conn, &batch) {
                         Ok(true) => {
                             counters.batches += 1;
                             counters.routes += u64::from(batch.route_count);
+                            if let Some(mut m) = metrics.writer(0) {
+                                let took = started.elapsed();
+                                m.query(Operation::BatchRib, took);
+                                m.committed(batch.route_count, took, batch.opened);
+                            }
                             break;
                         }
                         Ok(false) => {
@@ -129,7 +177,11 @@ pub fn start(
                             break;
                         }
                         Err(SqliteError::Tuple(e)) => {
-                            error!(error = %e, "malformed batch skipped");
+                            crate::telemetry::route_error(
+                                &e,
+                                batch.route_count,
+                                "embedded store: malformed batch skipped",
+                            );
                             break;
                         }
                         Err(e) => {
@@ -143,13 +195,42 @@ pub fn start(
                     }
                 }
                 if last_prune.elapsed() >= Duration::from_secs(3600) {
-                    last_prune = std::time::Instant::now();
+                    last_prune = Instant::now();
+                    let started = Instant::now();
                     prune(&conn, settings.retention_days);
+                    if let Some(mut m) = metrics.writer(0) {
+                        m.query(Operation::Maintenance, started.elapsed());
+                    }
                 }
             }
             counters
         })?;
     Ok((tx, t))
+}
+
+/// Counts the current routes per peer RIB into the metrics.
+fn count_peer_routes(conn: &Connection, metrics: &Metrics) {
+    let started = Instant::now();
+    let rows = conn.prepare_cached(PEER_ROUTES).and_then(|mut st| {
+        st.query_map([], |r| {
+            Ok(PeerRoutes {
+                router: r.get(0)?,
+                peer: r.get(1)?,
+                rib: r.get(2)?,
+                routes: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()
+    });
+    match rows {
+        Ok(rows) => {
+            if let Some(mut m) = metrics.writer(0) {
+                m.query(Operation::RouteCount, started.elapsed());
+            }
+            metrics.set_peer_routes(rows);
+        }
+        Err(e) => warn!(error = %e, "counting the routes per peer failed"),
+    }
 }
 
 /// Opens the database file with the schema applied.
@@ -527,35 +608,10 @@ fn host<'b>(f: &mut Fields<'_>, out: &'b mut String) -> Option<&'b str> {
 /// Microseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS.ffffff`
 /// (UTC), the text form SQLite's date functions compare with.
 fn time(unix_us: Option<i64>, out: &mut String) -> Option<&str> {
-    let us = unix_us?;
-    let secs = us.div_euclid(1_000_000);
-    let frac = us.rem_euclid(1_000_000);
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
     out.clear();
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{frac:06}",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
+    let frac = crate::clock::write_utc(out, unix_us?).ok()?;
+    let _ = write!(out, ".{frac:06}");
     Some(out)
-}
-
-/// Days since 1970-01-01 to (year, month, day): H. Hinnant's
-/// `civil_from_days`.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc::Sender;
 use tokio::sync::mpsc::error::TrySendError;
-use tracing::{error, warn};
+use tracing::warn;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use super::batch::{
@@ -37,6 +37,7 @@ use super::batch::{
 use super::copy::TupleWriter;
 use super::{PeerEnd, Sink};
 use crate::config::canonical;
+use crate::metrics::Metrics;
 use crate::session::{PeerKey, negotiated_families};
 use crate::wire::bgp::afi_safi::AfiSafi;
 use crate::wire::bgp::attr::{AsPath, Origin, SegmentType, code};
@@ -116,12 +117,20 @@ pub struct StoreSink {
     last_warning: Option<Instant>,
     scratch: String,
     counters: StoreCounters,
+    /// Where a wait for the writer's full queue shows.
+    metrics: Arc<Metrics>,
 }
 
 impl StoreSink {
     /// A sink for shard `shard` sending to `tx`; `run` tells this process
     /// run apart from others (streams must never repeat).
-    pub fn new(tx: Sender<Batch>, run: u64, shard: usize, settings: BatchSettings) -> Self {
+    pub fn new(
+        tx: Sender<Batch>,
+        run: u64,
+        shard: usize,
+        settings: BatchSettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let stream: Arc<str> = format!("{run}-{shard}").into();
         Self {
             tx,
@@ -143,6 +152,7 @@ impl StoreSink {
             last_warning: None,
             scratch: String::new(),
             counters: StoreCounters::default(),
+            metrics,
         }
     }
 
@@ -189,11 +199,7 @@ impl StoreSink {
         let batch = match self.tx.try_send(batch) {
             Ok(()) => return,
             Err(TrySendError::Full(b)) => b,
-            Err(TrySendError::Closed(_)) => {
-                self.counters.lost_batches += 1;
-                error!("store writer has stopped: a batch of rows is lost");
-                return;
-            }
+            Err(TrySendError::Closed(b)) => return self.lost(&b),
         };
         self.counters.backpressure += 1;
         let now = Instant::now();
@@ -207,10 +213,23 @@ impl StoreSink {
                 "store writer queue full: processing falls behind, reading from routers pauses"
             );
         }
-        if self.tx.blocking_send(batch).is_err() {
-            self.counters.lost_batches += 1;
-            error!("store writer has stopped: a batch of rows is lost");
+        self.metrics.set_paused(true);
+        let sent = self.tx.blocking_send(batch);
+        self.metrics.set_paused(false);
+        if let Err(e) = sent {
+            self.lost(&e.0);
         }
+    }
+
+    /// The writer is gone (it never stops before the shards do): the
+    /// batch cannot be stored.
+    fn lost(&mut self, batch: &Batch) {
+        self.counters.lost_batches += 1;
+        crate::telemetry::route_error(
+            &"the store writer has stopped",
+            batch.route_count,
+            "a batch of rows is lost",
+        );
     }
 
     fn opened(&mut self) {
@@ -792,7 +811,7 @@ mod tests {
             size: 1000,
             timeout: Duration::from_secs(60),
         };
-        let mut sink = StoreSink::new(tx, 1, 0, settings);
+        let mut sink = StoreSink::new(tx, 1, 0, settings, Metrics::new(1, 1, 0));
         let router: SocketAddr = "192.0.2.1:1790".parse().unwrap();
         let mut session = Session::new(router, Duration::from_secs(60), &mut sink);
         let header = crate::synth::peer_header(1, PeerType::Global, 0, 1);
@@ -836,7 +855,7 @@ mod tests {
             size: 1000,
             timeout: Duration::from_secs(60),
         };
-        let mut sink = StoreSink::new(tx, 1, 0, settings);
+        let mut sink = StoreSink::new(tx, 1, 0, settings, Metrics::new(1, 1, 0));
         let router: SocketAddr = "192.0.2.1:1790".parse().unwrap();
         sink.router_connected(router);
         sink.flush();

@@ -53,6 +53,7 @@ use tracing::{debug, error, info, warn};
 use super::batch::{Batch, EventKind, EventRow};
 use super::copy::{HEADER, TRAILER, TupleReader};
 use super::spill::{Queue, QueueLimits, Taken};
+use crate::metrics::{Metrics, Operation, PeerRoutes};
 
 /// The migrations, in order: (version, name, SQL).
 const MIGRATIONS: &[(i32, &str, &str)] = &[(
@@ -181,6 +182,12 @@ gone AS (
 INSERT INTO peer_events SELECT $3, $1, 'stale-sweep', $2, NULL, count(*)::text FROM gone
  WHERE EXISTS (SELECT 1 FROM p)";
 
+/// Current routes per peer RIB, for the metrics.
+const PEER_ROUTES: &str = "
+SELECT host(p.router_address), host(p.peer_address), p.rib, count(*)
+  FROM rib r JOIN peers p ON p.id = r.peer_id AND r.epoch >= p.flushed_below
+ GROUP BY p.id, p.router_address, p.peer_address, p.rib";
+
 const MIRRORING: &str = "INSERT INTO peer_events VALUES ($2, $1, 'mirroring', 0, $3, $4)";
 
 const RESTART_FLUSH: &str = "
@@ -210,6 +217,9 @@ pub struct PgSettings {
     /// After the shards stop, how long writers may take to drain before
     /// what is left is spilled for the next run.
     pub shutdown_timeout: Duration,
+    /// How often writer 0 counts the current routes per peer for the
+    /// metrics (`None`: never).
+    pub peer_routes_interval: Option<Duration>,
 }
 
 /// Counters of one writer.
@@ -252,6 +262,7 @@ impl Writers {
 #[derive(Debug)]
 struct Shared {
     settings: PgSettings,
+    metrics: Arc<Metrics>,
     pool: Arc<Semaphore>,
     /// Writer 0 has replayed the previous run's spill and ended its peers.
     ready: AtomicBool,
@@ -266,6 +277,7 @@ pub fn start(
     settings: PgSettings,
     n: usize,
     queue_depth: usize,
+    metrics: Arc<Metrics>,
 ) -> std::io::Result<(Vec<mpsc::Sender<Batch>>, Writers)> {
     migrate_at_startup(&settings);
     let spill_dir = settings.data_dir.join("spill");
@@ -279,6 +291,7 @@ pub fn start(
     let shared = Arc::new(Shared {
         pool: Arc::new(Semaphore::new(settings.pool_size.max(1))),
         settings,
+        metrics,
         ready: AtomicBool::new(false),
     });
     let run = super::store::unix_micros();
@@ -321,6 +334,7 @@ pub fn start(
                     counters: WriterCounters::default(),
                     cleanup: HashMap::new(),
                     next_maintenance: Instant::now(),
+                    next_route_count: Instant::now(),
                     outage_since: None,
                 };
                 rt.block_on(w.run())
@@ -360,6 +374,7 @@ struct Writer {
     /// Writer 0: rows deleted so far per peer being cleaned up.
     cleanup: HashMap<i64, u64>,
     next_maintenance: Instant,
+    next_route_count: Instant,
     outage_since: Option<Instant>,
 }
 
@@ -378,6 +393,7 @@ impl Writer {
         let mut deadline: Option<Instant> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
+            self.record_queue();
             // Take whatever the shard sent, without waiting.
             while !self.queue.is_full() {
                 match self.rx.try_recv() {
@@ -441,6 +457,7 @@ impl Writer {
                 }
                 continue;
             };
+            let started = Instant::now();
             let result = match self.connect().await {
                 Ok(()) => self.apply_receiving(&taken.batch).await,
                 Err(e) => Err(Failure::Retry(e)),
@@ -449,7 +466,7 @@ impl Writer {
                 Ok(applied) => {
                     backoff = Duration::from_millis(100);
                     if let Some(t) = inflight.take() {
-                        self.committed(t, applied);
+                        self.committed(t, applied, started.elapsed());
                     }
                     if self.id == 0
                         && let Err(e) = self.background().await
@@ -492,6 +509,10 @@ impl Writer {
             debug!(writer = self.id, error = %e, "database still unavailable");
         }
         self.conn = None;
+        if let Some(mut m) = self.shared.metrics.writer(self.id) {
+            m.up = Some(false);
+            m.connected = false;
+        }
         self.queue.set_outage(true);
         let until = Instant::now() + *backoff;
         while Instant::now() < until {
@@ -519,6 +540,12 @@ impl Writer {
         migrate(&main, false, self.shared.settings.retention_days).await?;
         main.batch_execute(STAGING).await?;
         let history = self.open_connection().await?;
+        let reconnected = self.outage_since.is_some();
+        if let Some(mut m) = self.shared.metrics.writer(self.id) {
+            m.up = Some(true);
+            m.connected = true;
+            m.reconnects += u64::from(reconnected);
+        }
         if let Some(since) = self.outage_since.take() {
             self.counters.reconnects += 1;
             info!(writer = self.id, secs = since.elapsed().as_secs_f64(), queued = ?self.queue.bytes(), "database reachable again");
@@ -549,10 +576,11 @@ impl Writer {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(false);
         };
+        let recorder = (&*self.shared.metrics, self.id);
         let both = async {
             let (main, history) = tokio::join!(
-                apply(&mut conn.main, batch, Part::Main),
-                apply(&mut conn.history, batch, Part::History)
+                timed_apply(&mut conn.main, batch, Part::Main, recorder),
+                timed_apply(&mut conn.history, batch, Part::History, recorder)
             );
             // Applied when either part was new; a part that failed is
             // retried (the other is then recognised as applied).
@@ -573,12 +601,15 @@ impl Writer {
         }
     }
 
-    fn committed(&mut self, t: Taken, applied: bool) {
+    fn committed(&mut self, t: Taken, applied: bool, took: Duration) {
         self.queue.committed();
         self.queue.set_outage(false);
         if applied {
             self.counters.batches += 1;
             self.counters.routes += u64::from(t.batch.route_count);
+            if let Some(mut m) = self.shared.metrics.writer(self.id) {
+                m.committed(t.batch.route_count, took, t.batch.opened);
+            }
         } else {
             self.counters.duplicates += 1;
         }
@@ -590,15 +621,37 @@ impl Writer {
     fn reject(&mut self, t: Taken, e: &tokio_postgres::Error) {
         self.queue.committed();
         self.counters.rejected += 1;
+        if let Some(mut m) = self.shared.metrics.writer(self.id) {
+            m.rejected += 1;
+        }
         let dir = self.shared.settings.data_dir.join("rejected");
         let path = dir.join(format!("{}-{}.batch", t.batch.stream, t.batch.seq));
         let mut rec = Vec::new();
         t.batch.encode(&mut rec);
         let saved = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &rec));
-        error!(writer = self.id, error = %e, file = %path.display(), saved = saved.is_ok(),
-            "database rejected a batch: saved for inspection, going on with the next");
+        let detail = match saved {
+            Ok(()) => format!(
+                "writer {}: the database rejected the batch; saved in {}, going on with the next",
+                self.id,
+                path.display()
+            ),
+            Err(s) => format!(
+                "writer {}: the database rejected the batch; saving it in {} failed ({s}), going on with the next",
+                self.id,
+                path.display()
+            ),
+        };
+        crate::telemetry::route_error(e, t.batch.route_count, &detail);
         if let Some(p) = t.segment_done {
             let _ = std::fs::remove_file(p);
+        }
+    }
+
+    /// Publishes the queue's size to the metrics.
+    fn record_queue(&self) {
+        if let Some(mut m) = self.shared.metrics.writer(self.id) {
+            m.queue_batches = self.queue.batches_in_memory() as u64;
+            m.spill_bytes = self.queue.bytes().1;
         }
     }
 
@@ -633,7 +686,32 @@ impl Writer {
             return Ok(false);
         };
         let c = &conn.main;
+        let metrics = &self.shared.metrics;
+        let record = |op: Operation, started: Instant| {
+            if let Some(mut m) = metrics.writer(0) {
+                m.query(op, started.elapsed());
+            }
+        };
+        if let Some(every) = self.shared.settings.peer_routes_interval
+            && Instant::now() >= self.next_route_count
+        {
+            self.next_route_count = Instant::now() + every;
+            let started = Instant::now();
+            let rows = c.query(PEER_ROUTES, &[]).await?;
+            record(Operation::RouteCount, started);
+            metrics.set_peer_routes(
+                rows.iter()
+                    .map(|r| PeerRoutes {
+                        router: r.get(0),
+                        peer: r.get(1),
+                        rib: r.get(2),
+                        routes: u64::try_from(r.get::<_, i64>(3)).unwrap_or(0),
+                    })
+                    .collect(),
+            );
+        }
         if Instant::now() >= self.next_maintenance {
+            let started = Instant::now();
             self.next_maintenance = Instant::now() + MAINTENANCE_INTERVAL;
             let days = i32::try_from(self.shared.settings.retention_days).unwrap_or(i32::MAX);
             c.execute("SELECT riptide_maintain_partitions($1)", &[&days])
@@ -643,6 +721,7 @@ impl Writer {
                 &[],
             )
             .await?;
+            record(Operation::Maintenance, started);
         }
         let Some(row) = c
             .query_opt(
@@ -654,6 +733,7 @@ impl Writer {
             return Ok(false);
         };
         let (peer, below): (i64, i64) = (row.get(0), row.get(1));
+        let started = Instant::now();
         let n = c
             .execute(
                 "DELETE FROM rib WHERE ctid = ANY(ARRAY(
@@ -661,6 +741,7 @@ impl Writer {
                 &[&peer, &below, &CLEANUP_CHUNK],
             )
             .await?;
+        record(Operation::Cleanup, started);
         let total = self.cleanup.entry(peer).or_default();
         *total += n;
         if n < CLEANUP_CHUNK as u64 {
@@ -840,6 +921,27 @@ async fn apply(client: &mut Client, batch: &Batch, part: Part) -> Result<bool, F
     .map_err(classify)?;
     tx.commit().await.map_err(classify)?;
     Ok(true)
+}
+
+/// [`apply`], timed into writer `id`'s metrics.
+async fn timed_apply(
+    client: &mut Client,
+    batch: &Batch,
+    part: Part,
+    (metrics, id): (&Metrics, usize),
+) -> Result<bool, Failure> {
+    let started = Instant::now();
+    let r = apply(client, batch, part).await;
+    if r.is_ok()
+        && let Some(mut m) = metrics.writer(id)
+    {
+        let op = match part {
+            Part::Main => Operation::BatchRib,
+            Part::History => Operation::BatchHistory,
+        };
+        m.query(op, started.elapsed());
+    }
+    r
 }
 
 async fn copy_in(

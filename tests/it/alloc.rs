@@ -87,7 +87,7 @@ fn encoding_store_rows_allocates_per_batch_not_per_route() {
         timeout: Duration::from_secs(3600),
     };
     let router: SocketAddr = "192.0.2.1:40000".parse().unwrap();
-    let mut sink = StoreSink::new(tx, 1, 0, settings);
+    let mut sink = StoreSink::new(tx, 1, 0, settings, riptide::metrics::Metrics::new(1, 1, 0));
     let mut session = Session::new(router, Duration::from_secs(300), &mut sink);
     let now = Instant::now();
     // A first pass sizes the batches; the second is the one counted.

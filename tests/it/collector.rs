@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use riptide::config::Config;
+use riptide::metrics::Metrics;
 use riptide::shard::{Collector, ShardCounters, ShardReport, start};
 use riptide::sink::{Counts, NullSink};
 use riptide::synth::{self, router_stream};
@@ -37,7 +38,9 @@ fn config(extra: &[&str]) -> Config {
 }
 
 fn collector(extra: &[&str]) -> Collector<NullSink> {
-    start(Arc::new(config(extra)), |_| NullSink::default()).expect("collector starts")
+    let config = config(extra);
+    let metrics = Metrics::for_config(&config);
+    start(Arc::new(config), metrics, |_| NullSink::default()).expect("collector starts")
 }
 
 /// Stops the collector and adds up what the shards counted.

@@ -3,4 +3,5 @@
 mod alloc;
 mod captures;
 mod collector;
+mod observability;
 mod store;

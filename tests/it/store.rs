@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use riptide::config::Config;
+use riptide::metrics::Metrics;
 use riptide::shard::{Collector, start};
 use riptide::sink::Store;
 use riptide::sink::store::StoreSink;
@@ -52,7 +53,7 @@ const RIB_QUERY: &str = "SELECT peer_rd || ' ' || {host}(peer_address), rib,
 // ---------------------------------------------------------------- databases
 
 /// A store to query.
-trait Db {
+pub(crate) trait Db {
     /// Rows of a query, every value as text ('' for NULL).
     fn rows(&self, sql: &str) -> Vec<Vec<String>>;
 
@@ -89,7 +90,7 @@ trait Db {
 }
 
 /// A schema of its own in the test PostgreSQL.
-struct Pg {
+pub(crate) struct Pg {
     base: String,
     schema: String,
 }
@@ -130,7 +131,7 @@ fn pg_rows(url: &str, sql: &str) -> Vec<Vec<String>> {
 }
 
 impl Pg {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let schema = format!("it_{name}");
         let base = base_url();
         pg_rows(
@@ -142,7 +143,7 @@ impl Pg {
 
     /// The URL that puts the schema first on the search path and names
     /// the connections after it.
-    fn url_via(&self, host_port: Option<SocketAddr>) -> String {
+    pub(crate) fn url_via(&self, host_port: Option<SocketAddr>) -> String {
         let mut base = self.base.clone();
         if let Some(hp) = host_port {
             // postgres://user:pass@HOST:PORT/db
@@ -185,12 +186,12 @@ impl Db for Pg {
 }
 
 /// A data directory of its own with the embedded store.
-struct Lite {
-    dir: PathBuf,
+pub(crate) struct Lite {
+    pub(crate) dir: PathBuf,
 }
 
 impl Lite {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("riptide-it-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         Self { dir }
@@ -266,8 +267,9 @@ fn run(db: &dyn Db, extra: &[&str]) -> Running {
     let config = Args::try_parse_from(args)
         .expect("valid test config")
         .config;
-    let store = Store::open(&config).expect("store opens");
-    let collector = start(Arc::new(config), store.sinks()).expect("collector starts");
+    let metrics = Metrics::for_config(&config);
+    let store = Store::open(&config, &metrics).expect("store opens");
+    let collector = start(Arc::new(config), metrics, store.sinks()).expect("collector starts");
     Running { collector, store }
 }
 
@@ -286,7 +288,7 @@ impl Running {
 }
 
 /// Polls until `f` holds, for at most 60 seconds.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
         assert!(
@@ -971,7 +973,7 @@ fn postgres_down_mid_stream_spills_and_recovers() {
 // ------------------------------------------------------ collector restart
 
 /// A collector process, killed if the test fails.
-struct Process(Child);
+pub(crate) struct Process(pub(crate) Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -991,6 +993,7 @@ fn riptide_process(db: &Pg, url: &str, data: &std::path::Path, port: u16) -> Pro
             ])
             .args(["--database-url", url, "--data-dir", data.to_str().unwrap()])
             .args(["--queue-memory-mb", "1", "--batch-timeout-seconds", "0.2"])
+            .args(["--metrics-port", "0"])
             .env("LOG_LEVEL", "warn")
             .env_remove("DATABASE_URL")
             .stdout(Stdio::null())
@@ -1001,7 +1004,7 @@ fn riptide_process(db: &Pg, url: &str, data: &std::path::Path, port: u16) -> Pro
     )
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -1009,7 +1012,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn connect_retrying(port: u16) -> TcpStream {
+pub(crate) fn connect_retrying(port: u16) -> TcpStream {
     let start = Instant::now();
     loop {
         if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
