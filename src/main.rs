@@ -93,6 +93,12 @@ fn collect(config: Config) -> anyhow::Result<ExitCode> {
     };
     let metrics = Metrics::for_config(&config);
     let telemetry = riptide::telemetry::init(&config, &metrics);
+    info!(
+        version = env!("CARGO_PKG_VERSION"),
+        store = ?kind,
+        shards = config.shards(),
+        "starting Riptide, a BMP collector"
+    );
     let config = Arc::new(config);
     let endpoint = riptide::metrics::http::serve(config.metrics_addr(), metrics.clone())
         .with_context(|| format!("serving metrics on {}", config.metrics_addr()))?;

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tracing::debug;
+use tracing::{debug, info};
 
 use crate::sink::{PeerEnd, Sink};
 use crate::telemetry;
@@ -228,6 +228,7 @@ impl Session {
             }
             BmpMessage::StatisticsReport(s) => sink.stats(self.router, PeerKey::of(&s.peer), &s),
             BmpMessage::Initiation(i) => {
+                info!(sys_name = ?i.sys_name(), sys_descr = ?i.sys_descr(), "initiation from the router");
                 self.sys_name = i.sys_name().map(str::to_owned);
                 sink.initiation(self.router, &i);
             }

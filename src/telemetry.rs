@@ -111,7 +111,19 @@ pub fn init(config: &Config, metrics: &Arc<Metrics>) -> Telemetry {
             Err(e) => (None, Some(e)),
         },
     };
-    let sentry_layer = parsed.is_some().then(sentry::integrations::tracing::layer);
+    // Every ERROR line is an event, WARN and INFO lines are breadcrumbs;
+    // this module's own lines are sent as richer events by the functions
+    // below, so their log copies are only breadcrumbs.
+    let sentry_layer = parsed.is_some().then(|| {
+        sentry::integrations::tracing::layer().event_filter(|meta| {
+            use sentry::integrations::tracing::EventFilter;
+            match *meta.level() {
+                Level::ERROR if meta.target() != module_path!() => EventFilter::Event,
+                Level::ERROR | Level::WARN | Level::INFO => EventFilter::Breadcrumb,
+                Level::DEBUG | Level::TRACE => EventFilter::Ignore,
+            }
+        })
+    });
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
@@ -315,8 +327,6 @@ pub fn parse_error(router: IpAddr, what: &str, error: &dyn fmt::Display, data: &
 /// Routes that could not be stored: an ERROR log line and a Sentry error
 /// event with context `route_processing` (`route_count`).
 pub fn route_error(error: &dyn fmt::Display, route_count: u32, detail: &str) {
-    // Sent explicitly with its context; the tracing layer's copy of this
-    // ERROR line is the same message and is dropped as a repeat.
     send(
         sentry::Level::Error,
         format!("route processing failed: {error}"),

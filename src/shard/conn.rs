@@ -24,6 +24,9 @@ use crate::wire::frame::{COMMON_HEADER_LEN, Frame};
 /// How often an idle connection wakes to check timers and shutdown.
 const TICK: Duration = Duration::from_millis(200);
 
+/// How often a busy connection logs how many routes it processed.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Least time between two warnings of the same kind on one connection.
 const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -127,6 +130,8 @@ async fn read_loop<S: Sink>(
     let mut last_error_log: Option<Instant> = None;
     let mut last_buffer_warning: Option<Instant> = None;
     let mut stop_since: Option<Instant> = None;
+    // When the last progress line was logged, and the routes then.
+    let mut progress = (start, 0u64);
     // A third of the shutdown time goes to reading what routers already
     // sent; the rest is the store's, to write it.
     let drain_limit = shard.config.shutdown_timeout() / 3;
@@ -219,8 +224,18 @@ async fn read_loop<S: Sink>(
         session.poll_timers(now, &mut *sink);
         sink.flush();
         drop(sink);
-        metrics.session(router_ip, &session.counters(), seen);
+        let counters = session.counters();
+        metrics.session(router_ip, &counters, seen);
         drop(metrics);
+        if now.duration_since(progress.0) >= PROGRESS_INTERVAL {
+            let routes = counters.announced + counters.withdrawn;
+            info!(
+                routes = routes - progress.1,
+                secs = now.duration_since(progress.0).as_secs_f64(),
+                "processed route updates"
+            );
+            progress = (now, routes);
+        }
         if flow == Flow::Close {
             return (End::Terminated, buf);
         }

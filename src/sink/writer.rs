@@ -68,6 +68,12 @@ const MIGRATION_LOCK: i64 = 0x7269_7074_6964_6501;
 /// Rows deleted per background cleanup statement.
 const CLEANUP_CHUNK: i64 = 20_000;
 
+/// A batch that takes this long to commit is worth a warning.
+const SLOW_BATCH: Duration = Duration::from_secs(1);
+
+/// Least time between two slow-batch warnings of one writer.
+const SLOW_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
 /// How often writer 0 maintains the history partitions.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -336,6 +342,7 @@ pub fn start(
                     next_maintenance: Instant::now(),
                     next_route_count: Instant::now(),
                     outage_since: None,
+                    last_slow: None,
                 };
                 rt.block_on(w.run())
             })?;
@@ -376,6 +383,8 @@ struct Writer {
     next_maintenance: Instant,
     next_route_count: Instant,
     outage_since: Option<Instant>,
+    /// When the last slow-batch warning was logged.
+    last_slow: Option<Instant>,
 }
 
 /// Why a batch did not commit.
@@ -465,8 +474,21 @@ impl Writer {
             match result {
                 Ok(applied) => {
                     backoff = Duration::from_millis(100);
+                    let took = started.elapsed();
+                    if took >= SLOW_BATCH
+                        && self
+                            .last_slow
+                            .is_none_or(|t| t.elapsed() >= SLOW_WARNING_INTERVAL)
+                    {
+                        self.last_slow = Some(Instant::now());
+                        warn!(
+                            writer = self.id,
+                            secs = took.as_secs_f64(),
+                            "database slow: a batch took over a second to commit"
+                        );
+                    }
                     if let Some(t) = inflight.take() {
-                        self.committed(t, applied, started.elapsed());
+                        self.committed(t, applied, took);
                     }
                     if self.id == 0
                         && let Err(e) = self.background().await
@@ -541,6 +563,9 @@ impl Writer {
         main.batch_execute(STAGING).await?;
         let history = self.open_connection().await?;
         let reconnected = self.outage_since.is_some();
+        if !reconnected && self.counters.reconnects == 0 {
+            info!(writer = self.id, "database connection established");
+        }
         if let Some(mut m) = self.shared.metrics.writer(self.id) {
             m.up = Some(true);
             m.connected = true;

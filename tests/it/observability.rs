@@ -242,7 +242,7 @@ impl SentryStub {
             .lock()
             .unwrap()
             .iter()
-            .filter(|v| v.get("event_id").is_some() && v.get("tags").is_some())
+            .filter(|v| v.get("event_id").is_some() && v.get("platform").is_some())
             .cloned()
             .collect()
     }
@@ -382,11 +382,19 @@ fn sentry_receives_peer_and_parse_error_events() {
 }
 
 #[test]
-fn sentry_receives_route_errors_with_their_route_count() {
+fn sentry_receives_route_errors_and_error_logs() {
     let stub = SentryStub::default();
     let dsn = stub.start();
     let db = Pg::new("sentry");
     let data_dir = Lite::new("sentry");
+    // A spill file of an earlier run with a damaged record: replaying it
+    // logs an ERROR, which Sentry receives as an event.
+    let spill = data_dir.dir.join("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let mut junk = vec![0, 0, 0, 4];
+    junk.extend_from_slice(&[0x11; 8]);
+    junk.extend_from_slice(b"junk");
+    std::fs::write(spill.join("w0-1-000000.spill"), junk).unwrap();
     let url = db.url_via(None);
     let (_p, bmp, port) = riptide(
         &[
@@ -411,6 +419,12 @@ fn sentry_receives_route_errors_with_their_route_count() {
     assert_eq!(level(e), "error");
     // All routes of the stream fit in one batch.
     assert_eq!(e["contexts"]["route_processing"]["route_count"], 70);
+    let logged = stub
+        .events()
+        .into_iter()
+        .find(|e| e["message"] == "damaged spill record: the rest of the segment is skipped")
+        .expect("the ERROR log line as an event");
+    assert_eq!(level(&logged), "error");
     let s = get(port, "/metrics").1;
     assert_eq!(sample(&s, "riptide_batches_rejected_total"), Some(1.0));
     assert_eq!(sample(&s, "riptide_database_up"), Some(1.0));
