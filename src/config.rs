@@ -366,3 +366,31 @@ pub fn apply_dotenv(cmd: clap::Command, vars: &[(String, String)]) -> clap::Comm
     }
     cmd
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_levels_as_the_python_collectors_write_them() {
+        for (text, level) in [
+            ("CRITICAL", tracing::Level::ERROR),
+            ("ERROR", tracing::Level::ERROR),
+            ("WARNING", tracing::Level::WARN),
+            ("warn", tracing::Level::WARN),
+            ("INFO", tracing::Level::INFO),
+            ("Debug", tracing::Level::DEBUG),
+            ("trace", tracing::Level::TRACE),
+        ] {
+            assert_eq!(parse_log_level(text), Ok(level), "{text}");
+        }
+        assert!(parse_log_level("loud").is_err());
+    }
+
+    #[test]
+    fn sample_rates_are_between_0_and_1() {
+        assert_eq!(parse_rate("0.25"), Ok(0.25));
+        assert!(parse_rate("1.5").is_err());
+        assert!(parse_rate("-0.1").is_err());
+    }
+}
