@@ -191,10 +191,61 @@ impl FullTable {
         self.at += group;
 
         self.attributes(b, family)?;
+        self.reach(b, family, first..first + group)?;
+        Ok(group)
+    }
+
+    /// The prefix at `i` (in sending order) and its family.
+    pub fn prefix(&self, i: usize) -> Option<(AfiSafi, Prefix)> {
+        self.prefixes.get(i).copied()
+    }
+
+    /// Builds into `b` an UPDATE that announces the prefix at `i` alone,
+    /// with fresh attributes (churn); false when there is no such prefix.
+    pub fn announce_one(&mut self, i: usize, b: &mut UpdateBuilder) -> Result<bool, WireError> {
+        b.clear();
+        let Some((family, _)) = self.prefix(i) else {
+            return Ok(false);
+        };
+        self.attributes(b, family)?;
+        self.reach(b, family, i..i + 1)?;
+        Ok(true)
+    }
+
+    /// Builds into `b` an UPDATE that withdraws the prefix at `i`; false
+    /// when there is no such prefix.
+    pub fn withdraw_one(&mut self, i: usize, b: &mut UpdateBuilder) -> Result<bool, WireError> {
+        b.clear();
+        let Some((family, prefix)) = self.prefix(i) else {
+            return Ok(false);
+        };
+        let n = Nlri {
+            path_id: self.add_path.then_some(self.path_id),
+            prefix,
+            rd: None,
+            labels: Labels::default(),
+        };
+        if family == IPV4_UNICAST {
+            b.withdraw(&n, self.add_path)?;
+        } else {
+            b.mp_unreach(family, [&n], self.add_path)?;
+        }
+        Ok(true)
+    }
+
+    /// Adds the NLRI of the prefixes in `range`, all of `family`.
+    fn reach(
+        &mut self,
+        b: &mut UpdateBuilder,
+        family: AfiSafi,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), WireError> {
         let path_id = self.add_path.then_some(self.path_id);
         self.nlri_buf.clear();
         self.nlri_buf.extend(
-            self.prefixes[first..first + group]
+            self.prefixes
+                .get(range)
+                .unwrap_or_default()
                 .iter()
                 .map(|&(_, prefix)| Nlri {
                     path_id,
@@ -211,7 +262,7 @@ impl FullTable {
             let nh = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, self.rng.range(1, 200) as u16);
             b.mp_reach(family, &nh.octets(), &self.nlri_buf, self.add_path)?;
         }
-        Ok(group)
+        Ok(())
     }
 
     fn attributes(&mut self, b: &mut UpdateBuilder, family: AfiSafi) -> Result<(), WireError> {

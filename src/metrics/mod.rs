@@ -508,7 +508,7 @@ impl ShardRecorder {
         self.view.routers.entry(key).or_default()
     }
 
-    /// Whether to time the next message (one in [`DECODE_SAMPLE`]).
+    /// Whether to time the next message (one in 32).
     pub fn time_next(&mut self) -> Option<Instant> {
         self.sample += 1;
         if self.sample < DECODE_SAMPLE {
