@@ -242,18 +242,19 @@ impl FullTable {
     ) -> Result<(), WireError> {
         let path_id = self.add_path.then_some(self.path_id);
         self.nlri_buf.clear();
-        self.nlri_buf.extend(
-            self.prefixes
-                .get(range)
-                .unwrap_or_default()
-                .iter()
-                .map(|&(_, prefix)| Nlri {
-                    path_id,
-                    prefix,
-                    rd: None,
-                    labels: Labels::default(),
-                }),
-        );
+        self.nlri_buf
+            .extend(
+                self.prefixes
+                    .get(range)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&(_, prefix)| Nlri {
+                        path_id,
+                        prefix,
+                        rd: None,
+                        labels: Labels::default(),
+                    }),
+            );
         if family == IPV4_UNICAST {
             for n in &self.nlri_buf {
                 b.announce(n, self.add_path)?;

@@ -1,0 +1,261 @@
+//! `--verify`: waits until the collector's store holds exactly the
+//! current RIB the routers sent, and says how it differs when it does not.
+//!
+//! The store is PostgreSQL (`postgres://...`) or Riptide's embedded SQLite
+//! file (a path). Convergence is first watched through the route counts
+//! per router, peer and RIB (cheap); once they match, every stored route
+//! is compared with the expected ones.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::router::Expected;
+
+/// (router, peer, RIB) as the store prints them.
+type Key = (String, String, String);
+
+/// How the store compares with what was sent.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// From the start of the check until the store matched, or `None`.
+    pub(crate) converged_after: Option<Duration>,
+    /// Routes expected.
+    pub(crate) expected: u64,
+    /// A summary of the differences (empty when exact).
+    pub(crate) diff: String,
+}
+
+/// Polls `store` until it holds exactly `expected`, or `timeout`: first
+/// until every router's marker statistic (`nonce`) is stored (so all they
+/// sent before it is), then until the route counts match, then route by
+/// route (again until `timeout`, as the two parts of a batch commit
+/// apart).
+///
+/// # Errors
+///
+/// The store cannot be opened or queried.
+pub(crate) fn verify(
+    store: &str,
+    expected: &[Expected],
+    nonce: u32,
+    timeout: Duration,
+) -> anyhow::Result<Outcome> {
+    let db = Store::open(store)?;
+    let start = Instant::now();
+    let mut want: BTreeMap<Key, HashSet<(&str, u32)>> = BTreeMap::new();
+    for e in expected {
+        let set = want
+            .entry((
+                e.router.to_string(),
+                e.peer.to_string(),
+                e.rib.name().to_owned(),
+            ))
+            .or_default();
+        set.extend(e.prefixes.iter().map(|p| (p.as_str(), e.path_id)));
+    }
+    let total: u64 = want.values().map(|s| s.len() as u64).sum();
+    let want_counts: BTreeMap<&Key, u64> = want.iter().map(|(k, s)| (k, s.len() as u64)).collect();
+    let routers: HashSet<&str> = want.keys().map(|k| k.0.as_str()).collect();
+    while db.markers(nonce)? < routers.len() as u64 && start.elapsed() < timeout {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    loop {
+        let counts = db.counts()?;
+        let ours: BTreeMap<&Key, u64> = counts
+            .iter()
+            .filter(|(k, _)| routers.contains(k.0.as_str()))
+            .map(|(k, n)| (k, *n))
+            .collect();
+        if ours == want_counts {
+            let diff = compare(&db, &want, &routers)?;
+            if diff.is_empty() || start.elapsed() >= timeout {
+                return Ok(Outcome {
+                    converged_after: diff.is_empty().then(|| start.elapsed()),
+                    expected: total,
+                    diff,
+                });
+            }
+        } else if start.elapsed() >= timeout {
+            return Ok(Outcome {
+                converged_after: None,
+                expected: total,
+                diff: compare(&db, &want, &routers)?,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Every stored route of `routers` against `want`: the differences, as
+/// lines (empty when exact).
+fn compare(
+    db: &Store,
+    want: &BTreeMap<Key, HashSet<(&str, u32)>>,
+    routers: &HashSet<&str>,
+) -> anyhow::Result<String> {
+    // Route by route.
+    let mut missing: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    let mut extra: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    let mut seen: HashMap<Key, HashSet<(String, u32)>> = HashMap::new();
+    for (key, prefix, path_id) in db.routes()? {
+        if !routers.contains(key.0.as_str()) {
+            continue;
+        }
+        let hit = want
+            .get(&key)
+            .is_some_and(|s| s.contains(&(prefix.as_str(), path_id)));
+        if hit {
+            seen.entry(key).or_default().insert((prefix, path_id));
+        } else {
+            extra
+                .entry(key)
+                .or_default()
+                .push(format!("{prefix} path {path_id}"));
+        }
+    }
+    for (key, set) in want {
+        let got = seen.get(key);
+        let gone: Vec<String> = set
+            .iter()
+            .filter(|(p, id)| !got.is_some_and(|g| g.contains(&((*p).to_owned(), *id))))
+            .map(|(p, id)| format!("{p} path {id}"))
+            .collect();
+        if !gone.is_empty() {
+            missing.insert(key.clone(), gone);
+        }
+    }
+    let mut diff = String::new();
+    for (what, map) in [("missing", &missing), ("unexpected", &extra)] {
+        for ((router, peer, rib), routes) in map {
+            let mut sample: Vec<&String> = routes.iter().collect();
+            sample.sort();
+            let _ = writeln!(
+                diff,
+                "{what}: router {router} peer {peer} {rib}: {} routes, e.g. {}",
+                routes.len(),
+                sample
+                    .iter()
+                    .take(5)
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(diff)
+}
+
+/// The collector's store, read-only.
+enum Store {
+    Postgres {
+        client: tokio_postgres::Client,
+        rt: tokio::runtime::Runtime,
+    },
+    Sqlite(rusqlite::Connection),
+}
+
+const MARKERS: &str =
+    "SELECT count(DISTINCT router_id) FROM stats WHERE stat_type = 0 AND value = $1";
+const MARKERS_LITE: &str =
+    "SELECT count(DISTINCT router_id) FROM stats WHERE stat_type = 0 AND value = ?1";
+const PG_COUNTS: &str =
+    "SELECT host(router_address), host(peer_address), rib, count(*) FROM routes GROUP BY 1, 2, 3";
+const PG_ROUTES: &str =
+    "SELECT host(router_address), host(peer_address), rib, prefix::text, path_id FROM routes";
+const LITE_COUNTS: &str =
+    "SELECT router_address, peer_address, rib, count(*) FROM routes GROUP BY 1, 2, 3";
+const LITE_ROUTES: &str = "SELECT router_address, peer_address, rib, prefix, path_id FROM routes";
+
+impl Store {
+    fn open(store: &str) -> anyhow::Result<Self> {
+        if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let client = rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(store, tokio_postgres::NoTls)
+                    .await
+                    .context("connecting to the PostgreSQL store")?;
+                tokio::spawn(conn);
+                anyhow::Ok(client)
+            })?;
+            Ok(Self::Postgres { client, rt })
+        } else {
+            let conn = rusqlite::Connection::open_with_flags(
+                store,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .with_context(|| format!("opening the SQLite store {store}"))?;
+            conn.busy_timeout(Duration::from_secs(10))?;
+            Ok(Self::Sqlite(conn))
+        }
+    }
+
+    /// Routers whose marker statistic `nonce` is stored.
+    fn markers(&self, nonce: u32) -> anyhow::Result<u64> {
+        let n: i64 = match self {
+            Self::Postgres { client, rt } => rt
+                .block_on(client.query_one(MARKERS, &[&i64::from(nonce)]))?
+                .get(0),
+            Self::Sqlite(c) => c.query_row(MARKERS_LITE, [i64::from(nonce)], |r| r.get(0))?,
+        };
+        Ok(n.unsigned_abs())
+    }
+
+    fn counts(&self) -> anyhow::Result<Vec<(Key, u64)>> {
+        match self {
+            Self::Postgres { client, rt } => {
+                let rows = rt.block_on(client.query(PG_COUNTS, &[]))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        let n: i64 = r.get(3);
+                        ((r.get(0), r.get(1), r.get(2)), n.unsigned_abs())
+                    })
+                    .collect())
+            }
+            Self::Sqlite(c) => {
+                let mut st = c.prepare(LITE_COUNTS)?;
+                let rows = st.query_map([], |r| {
+                    let n: i64 = r.get(3)?;
+                    Ok(((r.get(0)?, r.get(1)?, r.get(2)?), n.unsigned_abs()))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
+        }
+    }
+
+    fn routes(&self) -> anyhow::Result<Vec<(Key, String, u32)>> {
+        match self {
+            Self::Postgres { client, rt } => {
+                let rows = rt.block_on(client.query(PG_ROUTES, &[]))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        let id: i64 = r.get(4);
+                        (
+                            (r.get(0), r.get(1), r.get(2)),
+                            r.get(3),
+                            u32::try_from(id).unwrap_or(u32::MAX),
+                        )
+                    })
+                    .collect())
+            }
+            Self::Sqlite(c) => {
+                let mut st = c.prepare(LITE_ROUTES)?;
+                let rows = st.query_map([], |r| {
+                    let id: i64 = r.get(4)?;
+                    Ok((
+                        (r.get(0)?, r.get(1)?, r.get(2)?),
+                        r.get(3)?,
+                        u32::try_from(id).unwrap_or(u32::MAX),
+                    ))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
+        }
+    }
+}
