@@ -34,10 +34,9 @@ pub(crate) fn latency_report(url: &str) -> anyhow::Result<Vec<String>> {
             .filter_map(|rest| {
                 let (q, v) = rest.split_once("\"} ")?;
                 let v: f64 = v.trim().parse().ok()?;
-                let q = if q == "1" {
-                    "max".to_owned()
-                } else {
-                    format!("p{}", q.trim_start_matches("0."))
+                let q = match q.parse::<f64>() {
+                    Ok(x) if x < 1.0 => format!("p{}", x * 100.0),
+                    _ => "max".to_owned(),
                 };
                 Some(format!("{q} {:.3} ms", v * 1e3))
             })
