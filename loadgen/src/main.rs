@@ -272,14 +272,14 @@ fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     sent?;
     report(&progress, start, dumps_done);
     let mut code = std::process::ExitCode::SUCCESS;
-    if let Some(outcome) = verified {
+    if let Some((began, outcome)) = verified {
         let outcome = outcome?;
         match outcome.converged_after {
             Some(d) => println!(
                 "verify: the store holds exactly the {} routes sent, {:.2} s after the check began ({:.2} s after the first byte)",
                 outcome.expected,
                 d.as_secs_f64(),
-                (d + dumps_done.unwrap_or_default()).as_secs_f64(),
+                (d + began).as_secs_f64(),
             ),
             None => {
                 println!(
@@ -310,13 +310,16 @@ struct Stop {
 /// Watches the run: progress lines, and the stop at `--once` (after the
 /// dumps), `--duration`, or a signal; before stopping, `--verify` (with
 /// the routers quiet and their sessions open). Returns when the dumps
-/// completed and the verification.
+/// completed, and when the verification began and its outcome.
 fn control(
     progress: &Progress,
     routers: usize,
     start: Instant,
     stop_at: &Stop,
-) -> (Option<Duration>, Option<anyhow::Result<verify::Outcome>>) {
+) -> (
+    Option<Duration>,
+    Option<(Duration, anyhow::Result<verify::Outcome>)>,
+) {
     let (once, duration) = (stop_at.once, stop_at.duration);
     let terminal = std::io::stderr().is_terminal();
     let every = if terminal {
@@ -365,7 +368,11 @@ fn control(
                         .unwrap_or_else(std::sync::PoisonError::into_inner),
                 );
                 eprintln!("verifying the store against what was sent");
-                verify::verify(store, &expected, nonce, stop_at.verify_timeout)
+                let began = start.elapsed();
+                (
+                    began,
+                    verify::verify(store, &expected, nonce, stop_at.verify_timeout),
+                )
             });
             progress.stop.store(true, Ordering::Relaxed);
             return (dumps_done, verified);

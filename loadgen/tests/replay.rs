@@ -33,6 +33,9 @@ use std::time::{Duration, Instant};
 
 use riptide::capture;
 
+mod common;
+use common::{Output, run_bounded};
+
 /// The raw BMP streams of the wire codec's golden files.
 const RAW_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../src/wire/testdata");
 /// pmacct's captures, in `shared/` beside the repository.
@@ -213,7 +216,7 @@ fn replay_and_compare(path: &Path, speed: &str) -> Run {
         .arg(path)
         .args(["--target", &target, "--speed", speed]);
     let started = Instant::now();
-    let output = run_bounded(&mut command);
+    let output = run_bounded(&mut command, RUN_TIMEOUT);
     let elapsed = started.elapsed();
     let connections = collector.finish();
 
@@ -382,60 +385,4 @@ fn read_all(mut conn: TcpStream) -> io::Result<Connection> {
             Err(error) => return Err(error),
         }
     }
-}
-
-/// The result of a finished process.
-struct Output {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `command` to its end, at most for [`RUN_TIMEOUT`]; kills it and
-/// fails the test after that.
-fn run_bounded(command: &mut Command) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start loadgen");
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for loadgen") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = stdout.join().expect("stdout reader");
-    let stderr = stderr.join().expect("stderr reader");
-    match status {
-        Some(status) => Output {
-            status,
-            stdout,
-            stderr,
-        },
-        None => panic!(
-            "{command:?} did not finish within {RUN_TIMEOUT:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        ),
-    }
-}
-
-/// Reads a child's output pipe to its end on a thread of its own, so that
-/// a full pipe never blocks the child.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
 }

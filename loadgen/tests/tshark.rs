@@ -30,6 +30,9 @@ use std::time::{Duration, Instant};
 
 use riptide::capture;
 
+mod common;
+use common::{Output, run_bounded};
+
 /// Longest a `loadgen` or `tshark` run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -65,7 +68,7 @@ fn generated_traffic_decodes_with_tshark() {
         .args(["--seed", "7"])
         .arg("--pcap")
         .arg(&pcap);
-    let generated = run_bounded(&mut loadgen);
+    let generated = run_bounded(&mut loadgen, RUN_TIMEOUT);
     assert!(
         generated.status.success(),
         "{loadgen:?} failed ({})\nstdout:\n{}\nstderr:\n{}",
@@ -109,7 +112,7 @@ fn generated_traffic_decodes_with_tshark() {
         .args(["-e", "bgp.nlri_prefix"])
         .args(["-e", "bgp.mp_reach_nlri_ipv6_prefix"])
         .args(["-e", "_ws.expert.severity"]);
-    let decoded = run_bounded(&mut tshark);
+    let decoded = run_bounded(&mut tshark, RUN_TIMEOUT);
     assert!(
         decoded.status.success(),
         "{tshark:?} failed ({})\nstderr:\n{}",
@@ -270,60 +273,4 @@ fn values(field: &str) -> impl Iterator<Item = &str> {
         .split(',')
         .map(str::trim)
         .filter(|value| !value.is_empty())
-}
-
-/// The result of a finished process.
-struct Output {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `command` to its end, at most for [`RUN_TIMEOUT`]; kills it and
-/// fails the test after that.
-fn run_bounded(command: &mut Command) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the child") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = stdout.join().expect("stdout reader");
-    let stderr = stderr.join().expect("stderr reader");
-    match status {
-        Some(status) => Output {
-            status,
-            stdout,
-            stderr,
-        },
-        None => panic!(
-            "{command:?} did not finish within {RUN_TIMEOUT:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        ),
-    }
-}
-
-/// Reads a child's output pipe to its end on a thread of its own, so that
-/// a full pipe never blocks the child.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _: io::Result<usize> = pipe.read_to_end(&mut bytes);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
 }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use riptide::config::Config;
@@ -13,6 +14,8 @@ use riptide::metrics::Metrics;
 use riptide::shard::{Collector, start};
 use riptide::sink::Store;
 use riptide::sink::store::StoreSink;
+
+mod common;
 
 #[derive(Parser)]
 struct Args {
@@ -82,17 +85,14 @@ impl Drop for Riptide {
     }
 }
 
-/// Runs loadgen; exit status and standard output.
+/// Runs loadgen (for at most two minutes); exit status and output.
 fn loadgen(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(args)
-        .output()
-        .expect("loadgen runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadgen"));
+    cmd.args(args);
+    let out = common::run_bounded(&mut cmd, Duration::from_secs(120));
     (
         out.status.code().unwrap_or(-1),
-        format!("{stdout}\n{stderr}"),
+        format!("{}\n{}", out.stdout, out.stderr),
     )
 }
 

@@ -306,13 +306,16 @@ pub struct WriterStats {
 
 impl WriterStats {
     /// Records a committed batch: its commit time, and its end-to-end
-    /// time when the batch was opened in this process.
-    pub fn committed(&mut self, routes: u32, took: Duration, opened: Option<Instant>) {
+    /// time when its arrival time is known (`arrived_us`, microseconds
+    /// since the Unix epoch; 0: unknown).
+    pub fn committed(&mut self, routes: u32, took: Duration, arrived_us: i64) {
         self.batches += 1;
         self.routes += u64::from(routes);
         self.commit.record(took);
-        if let Some(t) = opened {
-            self.end_to_end.record(t.elapsed());
+        if arrived_us > 0 {
+            let age = crate::sink::store::unix_micros().saturating_sub(arrived_us);
+            self.end_to_end
+                .record(Duration::from_micros(age.max(0).unsigned_abs()));
         }
     }
 

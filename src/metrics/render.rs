@@ -300,7 +300,7 @@ mod tests {
         r.decoded(Some(std::time::Instant::now()));
         r.publish(std::time::Instant::now(), true, &Default::default());
         if let Some(mut w) = m.writer(0) {
-            w.committed(10, Duration::from_millis(20), None);
+            w.committed(10, Duration::from_millis(20), 0);
         }
         let text = render(&m);
         for d in super::super::ALL {

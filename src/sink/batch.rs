@@ -225,8 +225,12 @@ pub struct Batch {
     pub route_count: u32,
     /// How many of them are withdrawals.
     pub withdraw_count: u32,
-    /// When the first row went in (not stored: for latency figures).
+    /// When the first row went in (not stored: for the batch timeout).
     pub opened: Option<Instant>,
+    /// Wall-clock time the first row went in, in microseconds since the
+    /// Unix epoch (0: unknown); stored with the batch, so the latency
+    /// from arrival to commit counts the time a batch spent spilled.
+    pub arrived_us: i64,
 }
 
 /// A spill record that cannot be read back.
@@ -240,7 +244,11 @@ pub enum BatchError {
     BadMagic,
 }
 
-const MAGIC: &[u8; 4] = b"RTB2";
+/// Records of this version carry the arrival time.
+const MAGIC: &[u8; 4] = b"RTB3";
+
+/// Records of the version before (no arrival time), still read.
+const MAGIC_V2: &[u8; 4] = b"RTB2";
 
 impl Batch {
     /// Whether the batch holds no row at all.
@@ -262,8 +270,8 @@ impl Batch {
     }
 
     /// Appends the batch as one record: magic, stream, sequence number,
-    /// route and withdrawal counts and the five sections, each
-    /// length-prefixed.
+    /// route and withdrawal counts, arrival time and the five sections,
+    /// each length-prefixed.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(MAGIC);
         let stream = self.stream.as_bytes();
@@ -271,6 +279,7 @@ impl Batch {
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.route_count.to_be_bytes());
         out.extend_from_slice(&self.withdraw_count.to_be_bytes());
+        out.extend_from_slice(&self.arrived_us.to_be_bytes());
         for s in [
             &self.attrs,
             &self.routes,
@@ -289,7 +298,7 @@ impl Batch {
     /// A record that is not one, or cut short.
     pub fn decode(mut rec: &[u8]) -> Result<Self, BatchError> {
         let magic = take(&mut rec, 4)?;
-        if magic != MAGIC {
+        if magic != MAGIC && magic != MAGIC_V2 {
             return Err(BatchError::BadMagic);
         }
         let stream = std::str::from_utf8(take_section(&mut rec)?)
@@ -310,6 +319,15 @@ impl Batch {
                 .try_into()
                 .map_err(|_| BatchError::Truncated)?,
         );
+        let arrived_us = if magic == MAGIC {
+            i64::from_be_bytes(
+                take(&mut rec, 8)?
+                    .try_into()
+                    .map_err(|_| BatchError::Truncated)?,
+            )
+        } else {
+            0
+        };
         let mut sections: [Vec<u8>; 5] = Default::default();
         for s in &mut sections {
             *s = take_section(&mut rec)?.to_vec();
@@ -329,6 +347,7 @@ impl Batch {
             route_count,
             withdraw_count,
             opened: None,
+            arrived_us,
         })
     }
 }
@@ -365,6 +384,7 @@ mod tests {
             stream: "s-1".into(),
             seq: 42,
             route_count: 1,
+            arrived_us: 1_700_000_000_123_456,
             ..Batch::default()
         };
         TupleWriter::new(&mut b.routes, 1).int8(7);
@@ -373,12 +393,31 @@ mod tests {
         b.encode(&mut rec);
         let back = Batch::decode(&rec).unwrap();
         assert_eq!((&*back.stream, back.seq, back.route_count), ("s-1", 42, 1));
+        assert_eq!(back.arrived_us, b.arrived_us);
         assert_eq!((back.routes, back.events), (b.routes, b.events));
         assert!(back.attrs.is_empty() && back.stats.is_empty());
         for cut in 0..rec.len() {
             assert!(Batch::decode(&rec[..cut]).is_err(), "cut at {cut}");
         }
         assert_eq!(Batch::decode(b"XXXX").err(), Some(BatchError::BadMagic));
+    }
+
+    #[test]
+    fn records_of_the_version_before_are_read() {
+        // A spill file of the previous version: no arrival time.
+        let b = Batch {
+            stream: "s-1".into(),
+            seq: 7,
+            ..Batch::default()
+        };
+        let mut rec = Vec::new();
+        b.encode(&mut rec);
+        // Drop the arrival time (after magic, stream, seq and counts).
+        let at = 4 + 4 + 3 + 8 + 4 + 4;
+        rec.drain(at..at + 8);
+        rec[..4].copy_from_slice(MAGIC_V2);
+        let back = Batch::decode(&rec).unwrap();
+        assert_eq!((back.seq, back.arrived_us), (7, 0));
     }
 
     #[test]

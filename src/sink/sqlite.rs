@@ -168,7 +168,7 @@ pub fn start(
                             if let Some(mut m) = metrics.writer(0) {
                                 let took = started.elapsed();
                                 m.query(Operation::BatchRib, took);
-                                m.committed(batch.route_count, took, batch.opened);
+                                m.committed(batch.route_count, took, batch.arrived_us);
                             }
                             break;
                         }

@@ -192,6 +192,7 @@ impl StoreSink {
             route_count: 0,
             withdraw_count: 0,
             opened: None,
+            arrived_us: 0,
         };
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.seq += 1;
@@ -235,6 +236,7 @@ impl StoreSink {
     fn opened(&mut self) {
         if self.batch.opened.is_none() {
             self.batch.opened = Some(Instant::now());
+            self.batch.arrived_us = self.now_us();
         }
     }
 

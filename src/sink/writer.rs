@@ -633,7 +633,7 @@ impl Writer {
             self.counters.batches += 1;
             self.counters.routes += u64::from(t.batch.route_count);
             if let Some(mut m) = self.shared.metrics.writer(self.id) {
-                m.committed(t.batch.route_count, took, t.batch.opened);
+                m.committed(t.batch.route_count, took, t.batch.arrived_us);
             }
         } else {
             self.counters.duplicates += 1;

@@ -3,5 +3,6 @@
 mod alloc;
 mod captures;
 mod collector;
+mod netfuzz;
 mod observability;
 mod store;
