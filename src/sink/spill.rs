@@ -20,7 +20,7 @@
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use tracing::{error, warn};
@@ -53,7 +53,7 @@ pub struct Queue {
     /// The segment being read and the reader at its next record.
     reading: Option<BufReader<File>>,
     /// The segment being appended to, with its size.
-    writing: Option<(BufWriter<File>, u64)>,
+    writing: Option<(File, u64)>,
     next_segment: u64,
     disk_bytes: u64,
     /// Segments of an earlier run not yet fully read.
@@ -225,9 +225,6 @@ impl Queue {
             let b = self.mem.pop_front();
             self.mem_bytes -= b.map_or(0, |b| b.size());
         }
-        if let Some((w, _)) = &mut self.writing {
-            w.flush()?;
-        }
         Ok(())
     }
 
@@ -247,15 +244,22 @@ impl Queue {
                 .append(true)
                 .open(&path)?;
             self.segments.push_back(path);
-            self.writing = Some((BufWriter::with_capacity(1 << 20, f), 0));
+            self.writing = Some((f, 0));
         }
         let Some((w, size)) = &mut self.writing else {
             return Err(io::Error::other("no spill segment open"));
         };
         let len = u32::try_from(rec.len()).map_err(|_| io::Error::other("batch too large"))?;
-        w.write_all(&len.to_be_bytes())?;
-        w.write_all(&xxh3_64(rec).to_be_bytes())?;
-        w.write_all(rec)?;
+        let mut head = [0u8; 12];
+        head[..4].copy_from_slice(&len.to_be_bytes());
+        head[4..].copy_from_slice(&xxh3_64(rec).to_be_bytes());
+        // Unbuffered, so a failure (a full disk) is known here, while the
+        // batch is still in memory; a record written in part is cut off,
+        // so the segment stays whole for the reader and later records.
+        if let Err(e) = w.write_all(&head).and_then(|()| w.write_all(rec)) {
+            let _ = w.set_len(*size);
+            return Err(e);
+        }
         let n = 12 + u64::from(len);
         *size += n;
         self.disk_bytes += n;
@@ -263,9 +267,8 @@ impl Queue {
     }
 
     fn close_segment(&mut self) -> io::Result<()> {
-        if let Some((mut w, _)) = self.writing.take() {
-            w.flush()?;
-            w.get_ref().sync_data()?;
+        if let Some((w, _)) = self.writing.take() {
+            w.sync_data()?;
         }
         Ok(())
     }

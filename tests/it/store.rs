@@ -970,6 +970,99 @@ fn postgres_down_mid_stream_spills_and_recovers() {
     c.stop();
 }
 
+/// A small tmpfs mounted on a directory for the life of the value.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &std::path::Path, size: &str) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "mounting a tmpfs on {} (the tests run as root)",
+            dir.display()
+        );
+        Self(dir.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// The database is away and the spill directory's disk fills up: the
+/// collector says so, stops reading from the router (back-pressure)
+/// instead of dropping anything, and once the database is back the RIB
+/// and history end exact.
+#[test]
+fn postgres_spill_disk_full_pauses_reading_and_loses_nothing() {
+    let db = Pg::new("diskfull");
+    let proxy = Proxy::new();
+    let data = Lite::new("diskfull");
+    let _disk = Tmpfs::mount(&data.dir, "3m");
+    let url = db.url_via(Some(proxy.addr));
+    let c = run(
+        &db,
+        &[
+            "--database-url",
+            &url,
+            "--data-dir",
+            data.dir.to_str().unwrap(),
+            "--queue-memory-mb",
+            "1",
+            "--queue-depth",
+            "2",
+        ],
+    );
+    let a = table_stream(2, 160_000, 40_000, 19, false);
+    let mut model = Model::default();
+    model.feed(&a);
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&a[..a.len() / 20]).unwrap();
+    eventually("some routes stored", || {
+        db.count("SELECT count(*) FROM rib") > 0
+    });
+    proxy.set_up(false);
+    let rest = a[a.len() / 20..].to_vec();
+    let sender = std::thread::spawn(move || {
+        s.write_all(&rest)
+            .expect("the collector reads again once it can");
+        s
+    });
+    // The disk fills; reading pauses, so the sender cannot finish.
+    eventually("the spill disk to fill", || {
+        let used: u64 = std::fs::read_dir(data.dir.join("spill"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        used > 2 << 20
+    });
+    sleep(Duration::from_secs(2));
+    assert!(!sender.is_finished(), "reading from the router paused");
+    proxy.set_up(true);
+    let s = sender.join().unwrap();
+    converges(&db, &model.rib);
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history"),
+        model.announced
+    );
+    eventually("the spill files to be removed", || {
+        spill_files(&data.dir) == 0
+    });
+    drop(s);
+    c.stop();
+}
+
 // ------------------------------------------------------ collector restart
 
 /// A collector process, killed if the test fails.
