@@ -3,6 +3,7 @@
 mod alloc;
 mod captures;
 mod collector;
+mod interop;
 mod netfuzz;
 mod observability;
 mod store;
