@@ -606,7 +606,7 @@ mod tests {
         let stream: Vec<u8> = INITIATION.repeat(1000);
         for speed in [Speed::Max, Speed::Recorded, Speed::Factor(0.001)] {
             let (report, received) = replay_to_listener(&stream, speed);
-            assert_eq!(received, [stream.clone()], "{speed}");
+            assert_eq!(received, std::slice::from_ref(&stream), "{speed}");
             assert_eq!(report.flows, 1);
             assert_eq!(report.bytes, 6000);
             // No timestamps: even a very slow factor sends at once.

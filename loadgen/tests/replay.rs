@@ -25,7 +25,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use riptide::capture;
 
 mod common;
-use common::{Output, run_bounded};
+use common::run_bounded;
 
 /// The raw BMP streams of the wire codec's golden files.
 const RAW_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../src/wire/testdata");

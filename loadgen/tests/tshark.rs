@@ -21,17 +21,15 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use riptide::capture;
 
 mod common;
-use common::{Output, run_bounded};
+use common::run_bounded;
 
 /// Longest a `loadgen` or `tshark` run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);

@@ -736,6 +736,39 @@ fn captures_replayed_into_the_store(make: &dyn Fn(&str) -> Box<dyn Db>) {
     }
 }
 
+/// Text from the network is data, never SQL: a sysName and sysDescr
+/// made of SQL, and a Termination reason too, are stored as sent (every
+/// value goes through binary COPY or bound parameters).
+fn network_text_is_never_sql(db: &dyn Db) {
+    let c = run(db, &[]);
+    let name = "r1'); DROP TABLE routes; --";
+    let descr = "\"; DELETE FROM peers; SELECT '";
+    let mut a = Vec::new();
+    encode::initiation(
+        &mut a,
+        &[
+            (riptide::wire::bmp::tlv::TLV_SYS_NAME, name.as_bytes()),
+            (riptide::wire::bmp::tlv::TLV_SYS_DESCR, descr.as_bytes()),
+        ],
+    )
+    .unwrap();
+    // After the table, whose stream opens with an Initiation of its own:
+    // the last one names the router.
+    let table = table_stream(1, 200, 50, 23, false);
+    let mut model = Model::default();
+    model.feed(&table);
+    a.splice(0..0, table);
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&a).unwrap();
+    converges(db, &model.rib);
+    eventually("the router's names", || {
+        db.rows("SELECT sys_name, sys_descr FROM routers") == [[name, descr]]
+    });
+    assert_eq!(db.count("SELECT count(*) FROM peers"), 1);
+    drop(s);
+    c.stop();
+}
+
 /// A flow run on both stores, each in a schema or directory of its own.
 macro_rules! on_both_stores {
     ($($flow:ident: $pg:ident, $lite:ident;)*) => {$(
@@ -756,6 +789,7 @@ on_both_stores! {
         postgres_full_tables_updates_and_withdrawals, sqlite_full_tables_updates_and_withdrawals;
     peer_down_and_disconnect: postgres_peer_down_and_disconnect, sqlite_peer_down_and_disconnect;
     redump_sweeps_stale_routes: postgres_redump_sweeps_stale_routes, sqlite_redump_sweeps_stale_routes;
+    network_text_is_never_sql: postgres_network_text_is_never_sql, sqlite_network_text_is_never_sql;
 }
 
 #[test]

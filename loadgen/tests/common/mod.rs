@@ -7,15 +7,15 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// The result of a finished process.
-pub struct Output {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Output {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs `command` to its end, at most for `timeout`; kills it and fails
 /// the test after that.
-pub fn run_bounded(command: &mut Command, timeout: Duration) -> Output {
+pub(crate) fn run_bounded(command: &mut Command, timeout: Duration) -> Output {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
