@@ -13,24 +13,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use clap::Parser;
-use riptide::config::Config;
-use riptide::metrics::Metrics;
-use riptide::shard::start;
-use riptide::sink::Store;
-
+mod collector;
 mod common;
+
+use collector::Riptide;
 
 /// The bound on the collector's resident memory: 200 receive buffers of
 /// 1 MiB (`BMP_BUFFER_SIZE`), the writer's memory queue (64 MiB) and its
 /// queue of batches, with room to spare.
 const RSS_LIMIT: u64 = 512 << 20;
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    config: Config,
-}
 
 /// This process's resident memory, in octets.
 fn rss() -> u64 {
@@ -45,27 +36,8 @@ fn rss() -> u64 {
 }
 
 fn soak(seconds: u32, v4: u32, v6: u32) {
-    let dir = std::env::temp_dir().join(format!("loadgen-soak-{seconds}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let args = [
-        "riptide",
-        "--listen",
-        "127.0.0.1:0",
-        "--worker-threads",
-        "2",
-        "--store",
-        "sqlite",
-        "--batch-timeout-seconds",
-        "0.2",
-        "--data-dir",
-        dir.to_str().unwrap(),
-    ];
-    let config = Args::try_parse_from(args).unwrap().config;
-    let metrics = Metrics::for_config(&config);
-    let store = Store::open(&config, &metrics).expect("store opens");
-    let collector = start(Arc::new(config), metrics, store.sinks()).expect("collector starts");
-    let target = collector.local_addr().to_string();
-    let db = dir.join("riptide.db").to_str().unwrap().to_owned();
+    let collector = Riptide::start(&format!("soak-{seconds}"));
+    let (target, db) = (collector.target(), collector.db());
 
     let before = rss();
     let peak = Arc::new(AtomicU64::new(before));
@@ -97,13 +69,7 @@ fn soak(seconds: u32, v4: u32, v6: u32) {
         peak >> 20
     );
 
-    collector.shutdown_handle().shutdown();
-    for r in collector.join().expect("shards stop") {
-        r.sink.finish();
-    }
-    store.close();
-    let _ = std::fs::remove_dir_all(&dir);
-
+    drop(collector);
     assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("holds exactly the"), "{}", out.stdout);
     assert!(peak < RSS_LIMIT, "resident {} MiB", peak >> 20);
