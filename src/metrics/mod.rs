@@ -123,19 +123,6 @@ descs! {
     THREADS Gauge "process_threads" "Number of OS threads in the process.";
 }
 
-/// Values of `message_type`, indexed by BMP message type code (7: any
-/// other type).
-pub const MESSAGE_TYPES: [&str; 8] = [
-    "route_monitoring",
-    "statistics_report",
-    "peer_down",
-    "peer_up",
-    "initiation",
-    "termination",
-    "route_mirroring",
-    "unknown",
-];
-
 /// Values of `kind` in [`PARSE_ERRORS`].
 pub const PARSE_ERROR_KINDS: [&str; 5] = [
     "framing",
@@ -237,7 +224,7 @@ impl Latency {
 pub struct RouterStats {
     /// Open connections.
     pub connections: u64,
-    /// Messages by type ([`MESSAGE_TYPES`]).
+    /// Messages by BMP message type code (7: any other type).
     pub messages: [u64; 8],
     /// Routes announced.
     pub announced: u64,

@@ -6,9 +6,11 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
+use crate::wire::frame::MessageType;
+
 use super::{
-    BUCKETS, Desc, Latency, MESSAGE_TYPES, Metrics, OPERATIONS, PARSE_ERROR_KINDS, RouterStats,
-    ShardView, lock, process,
+    BUCKETS, Desc, Latency, Metrics, OPERATIONS, PARSE_ERROR_KINDS, RouterStats, ShardView, lock,
+    process,
 };
 
 /// Quantiles of the summaries; 1 is the maximum.
@@ -43,7 +45,9 @@ pub fn render(m: &Metrics) -> String {
     });
     out.head(super::MESSAGES_RECEIVED);
     for (ip, r) in &routers {
-        for (t, n) in MESSAGE_TYPES.iter().zip(r.messages) {
+        for (code, n) in (0u8..).zip(r.messages) {
+            // Code 7 and above name themselves "unknown".
+            let t = MessageType::from_u8(code).name();
             let labels = [("router_ip", ip.as_str()), ("message_type", t)];
             out.sample(super::MESSAGES_RECEIVED.name, &labels, n as f64);
         }

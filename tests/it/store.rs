@@ -946,6 +946,45 @@ impl Proxy {
     }
 }
 
+/// The collector with its database behind `proxy`, spilling to `data`
+/// once 1 MiB of batches waits in memory.
+fn run_behind(db: &Pg, proxy: &Proxy, data: &Lite, extra: &[&str]) -> Running {
+    let url = db.url_via(Some(proxy.addr));
+    let dir = data.dir.to_str().unwrap();
+    let mut args = vec![
+        "--database-url",
+        &url,
+        "--data-dir",
+        dir,
+        "--queue-memory-mb",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    run(db, &args)
+}
+
+/// A router connection that has sent `head`, once some of it is stored.
+fn stream_until_stored(c: &Running, db: &Pg, head: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(head).unwrap();
+    eventually("some routes stored", || {
+        db.count("SELECT count(*) FROM rib") > 0
+    });
+    s
+}
+
+/// After an outage: the RIB and history are exact, the spill files gone.
+fn recovered(db: &Pg, data: &Lite, model: &Model) {
+    converges(db, &model.rib);
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history"),
+        model.announced
+    );
+    eventually("the spill files to be removed", || {
+        spill_files(&data.dir) == 0
+    });
+}
+
 fn spill_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir.join("spill"))
         .map(|d| {
@@ -964,26 +1003,11 @@ fn postgres_down_mid_stream_spills_and_recovers() {
     let db = Pg::new("outage");
     let proxy = Proxy::new();
     let data = Lite::new("outage-spill");
-    let url = db.url_via(Some(proxy.addr));
-    let c = run(
-        &db,
-        &[
-            "--database-url",
-            &url,
-            "--data-dir",
-            data.dir.to_str().unwrap(),
-            "--queue-memory-mb",
-            "1",
-        ],
-    );
+    let c = run_behind(&db, &proxy, &data, &[]);
     let a = table_stream(2, 20_000, 5000, 13, false);
     let mut model = Model::default();
     model.feed(&a);
-    let mut s = TcpStream::connect(c.addr()).unwrap();
-    s.write_all(&a[..a.len() / 4]).unwrap();
-    eventually("some routes stored", || {
-        db.count("SELECT count(*) FROM rib") > 0
-    });
+    let mut s = stream_until_stored(&c, &db, &a[..a.len() / 4]);
     proxy.set_up(false);
     // The router's stream is read all the while the database is away.
     s.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -992,14 +1016,7 @@ fn postgres_down_mid_stream_spills_and_recovers() {
     eventually("batches spilled to disk", || spill_files(&data.dir) > 0);
     sleep(Duration::from_secs(2));
     proxy.set_up(true);
-    converges(&db, &model.rib);
-    assert_eq!(
-        db.count("SELECT count(*) FROM route_history"),
-        model.announced
-    );
-    eventually("the spill files to be removed", || {
-        spill_files(&data.dir) == 0
-    });
+    recovered(&db, &data, &model);
     drop(s);
     c.stop();
 }
@@ -1040,28 +1057,11 @@ fn postgres_spill_disk_full_pauses_reading_and_loses_nothing() {
     let proxy = Proxy::new();
     let data = Lite::new("diskfull");
     let _disk = Tmpfs::mount(&data.dir, "3m");
-    let url = db.url_via(Some(proxy.addr));
-    let c = run(
-        &db,
-        &[
-            "--database-url",
-            &url,
-            "--data-dir",
-            data.dir.to_str().unwrap(),
-            "--queue-memory-mb",
-            "1",
-            "--queue-depth",
-            "2",
-        ],
-    );
+    let c = run_behind(&db, &proxy, &data, &["--queue-depth", "2"]);
     let a = table_stream(2, 160_000, 40_000, 19, false);
     let mut model = Model::default();
     model.feed(&a);
-    let mut s = TcpStream::connect(c.addr()).unwrap();
-    s.write_all(&a[..a.len() / 20]).unwrap();
-    eventually("some routes stored", || {
-        db.count("SELECT count(*) FROM rib") > 0
-    });
+    let mut s = stream_until_stored(&c, &db, &a[..a.len() / 20]);
     proxy.set_up(false);
     let rest = a[a.len() / 20..].to_vec();
     let sender = std::thread::spawn(move || {
@@ -1085,14 +1085,7 @@ fn postgres_spill_disk_full_pauses_reading_and_loses_nothing() {
     assert!(!sender.is_finished(), "reading from the router paused");
     proxy.set_up(true);
     let s = sender.join().unwrap();
-    converges(&db, &model.rib);
-    assert_eq!(
-        db.count("SELECT count(*) FROM route_history"),
-        model.announced
-    );
-    eventually("the spill files to be removed", || {
-        spill_files(&data.dir) == 0
-    });
+    recovered(&db, &data, &model);
     drop(s);
     c.stop();
 }
