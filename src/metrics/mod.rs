@@ -288,7 +288,7 @@ pub struct WriterStats {
     /// Arrival to commit, per batch.
     pub end_to_end: Latency,
     /// Duration per operation ([`Operation`]).
-    pub queries: [Latency; 5],
+    pub queries: [Latency; 6],
 }
 
 impl WriterStats {
@@ -317,7 +317,8 @@ impl WriterStats {
 /// Database operations, the `operation` label.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum Operation {
-    /// A batch's attribute sets, RIB changes and events (one transaction).
+    /// A batch's attribute sets, RIB changes (merged through a staging
+    /// table) and events (one transaction).
     BatchRib = 0,
     /// A batch's history and statistics rows (one transaction).
     BatchHistory = 1,
@@ -327,15 +328,19 @@ pub enum Operation {
     Maintenance = 3,
     /// The count of current routes per peer.
     RouteCount = 4,
+    /// As [`Self::BatchRib`], for a batch of new routes only, COPied
+    /// straight into the RIB.
+    BatchRibCopy = 5,
 }
 
 /// Names of [`Operation`]s, by value.
-const OPERATIONS: [&str; 5] = [
+const OPERATIONS: [&str; 6] = [
     "batch_rib",
     "batch_history",
     "cleanup",
     "maintenance",
     "route_count",
+    "batch_rib_copy",
 ];
 
 /// Current routes of one peer RIB, as counted in the store.

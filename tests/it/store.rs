@@ -246,6 +246,7 @@ impl Drop for Lite {
 struct Running {
     collector: Collector<StoreSink>,
     store: Store,
+    metrics: Arc<Metrics>,
 }
 
 fn run(db: &dyn Db, extra: &[&str]) -> Running {
@@ -269,13 +270,29 @@ fn run(db: &dyn Db, extra: &[&str]) -> Running {
         .config;
     let metrics = Metrics::for_config(&config);
     let store = Store::open(&config, &metrics).expect("store opens");
-    let collector = start(Arc::new(config), metrics, store.sinks()).expect("collector starts");
-    Running { collector, store }
+    let collector =
+        start(Arc::new(config), metrics.clone(), store.sinks()).expect("collector starts");
+    Running {
+        collector,
+        store,
+        metrics,
+    }
 }
 
 impl Running {
     fn addr(&self) -> SocketAddr {
         self.collector.local_addr()
+    }
+
+    /// Batches whose RIB part went `operation`'s way ("batch_rib": merged
+    /// through the staging table, "batch_rib_copy": copied straight), as
+    /// the metrics count them.
+    fn rib_batches(&self, operation: &str) -> u64 {
+        let prefix = format!("database_queries_total{{operation=\"{operation}\"}} ");
+        riptide::metrics::render(&self.metrics)
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix)?.parse().ok())
+            .unwrap_or(0)
     }
 
     fn stop(self) {
@@ -507,6 +524,31 @@ fn full_tables_updates_and_withdrawals(db: &dyn Db) {
         db.count("SELECT count(*) FROM routes WHERE peer_address = '10.0.0.9' AND path_id = 2"),
         1300
     );
+    // The dumps are new routes: copied straight into the RIB.
+    let copied = c.rib_batches("batch_rib_copy");
+    let merged = c.rib_batches("batch_rib");
+    assert!(!db.is_postgres() || copied > 0);
+
+    // Announcements only, but of routes already there and one announced
+    // twice in what is one batch: merged, the last one wins.
+    let twice: Vec<String> = model
+        .rib
+        .iter()
+        .filter(|r| r.0 == " 10.0.0.2" && r.2.contains('.'))
+        .take(6)
+        .map(|r| r.2.clone())
+        .collect();
+    let t: Vec<&str> = twice.iter().map(String::as_str).collect();
+    let mut again = Vec::new();
+    update(&mut again, 2, &t, &[], 444);
+    update(&mut again, 2, &t[..3], &[], 555);
+    ra.write_all(&again).unwrap();
+    model.feed(&again);
+    converges(db, &model.rib);
+    if db.is_postgres() {
+        assert_eq!(c.rib_batches("batch_rib_copy"), copied);
+        assert!(c.rib_batches("batch_rib") > merged);
+    }
 
     // Updates: new attributes for some, withdrawals for others, a route
     // announced and withdrawn (and another withdrawn then announced) in
