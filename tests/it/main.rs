@@ -3,6 +3,7 @@
 mod alloc;
 mod captures;
 mod collector;
+mod faults;
 mod interop;
 mod netfuzz;
 mod observability;

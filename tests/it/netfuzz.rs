@@ -26,7 +26,7 @@ const BAD: u32 = 300;
 /// each connection's receive buffer is 1 MiB while it is open).
 const RSS_LIMIT: f64 = 400.0 * 1024.0 * 1024.0;
 
-fn scrape(port: u16) -> String {
+pub(crate) fn scrape(port: u16) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("metrics endpoint");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
@@ -40,7 +40,7 @@ fn scrape(port: u16) -> String {
 }
 
 /// Sum of every sample of `name` whose labels contain `filter`.
-fn total(scrape: &str, name: &str, filter: &str) -> f64 {
+pub(crate) fn total(scrape: &str, name: &str, filter: &str) -> f64 {
     scrape
         .lines()
         .filter(|l| l.starts_with(name) && l.contains(filter))

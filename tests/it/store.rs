@@ -102,7 +102,7 @@ fn base_url() -> String {
     )
 }
 
-fn pg_rows(url: &str, sql: &str) -> Vec<Vec<String>> {
+pub(crate) fn pg_rows(url: &str, sql: &str) -> Vec<Vec<String>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,0 +1,324 @@
+//! Faults under load, end to end with the shipped binaries: `loadgen`
+//! streams full tables from several routers into the `riptide` binary
+//! while the test kills every database connection and then stops the
+//! PostgreSQL server itself for 30 seconds. The store must converge to
+//! exactly what the routers sent (`loadgen --verify`), history must hold
+//! every announcement once, and the metrics and logs must tell the
+//! operator what happened.
+//!
+//! The server stopped is a cluster of this test's own (`initdb` in a
+//! temporary directory, as the `postgres` user when run as root): the
+//! shared test cluster cannot be stopped under the other tests.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use super::netfuzz::{scrape, total};
+use super::store::{Process, eventually, free_port, pg_rows};
+
+/// Routers, peers per router, and prefixes per table that loadgen sends.
+const ROUTERS: u32 = 4;
+const PEERS: u32 = 2;
+const V4: u32 = 20_000;
+const V6: u32 = 5_000;
+
+/// Routes per second over all routers: the dumps last about 40 s, past
+/// the outage.
+const RATE: u32 = 5_000;
+
+/// How long the database server is stopped.
+const OUTAGE: Duration = Duration::from_secs(30);
+
+/// A PostgreSQL cluster of the test's own, on a free port; stopped
+/// (immediately) and removed on drop.
+struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl Cluster {
+    fn create(name: &str) -> Self {
+        let bin = newest_server_bin();
+        let dir = std::env::temp_dir().join(format!("riptide-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let as_postgres = is_root();
+        if as_postgres {
+            // initdb refuses to run as root.
+            run_ok(Command::new("chown").arg("postgres:").arg(&dir));
+        }
+        let c = Self {
+            dir,
+            bin,
+            port: free_port(),
+            as_postgres,
+        };
+        let data = c.data();
+        c.run(
+            "initdb",
+            &["-D", &data, "-U", "riptide", "-A", "trust", "-E", "UTF8"],
+        );
+        c.start();
+        c
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").to_str().unwrap().to_owned()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://riptide@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// One of the server's programs (run as `postgres` when root).
+    fn command(&self, program: &str) -> Command {
+        let exe = self.bin.join(program);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        cmd.current_dir("/");
+        cmd
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        run_ok(self.command(program).args(args));
+    }
+
+    fn start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("server.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+    }
+
+    fn stop(&self, mode: &str) {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", mode, "-w", "stop"]);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The `bin` directory of the newest PostgreSQL server installed
+/// (Debian's layout, as `tests/run` installs it).
+fn newest_server_bin() -> PathBuf {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL server installed (tests/run installs it)")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let version = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().expect("a PostgreSQL server with initdb").1
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+fn run_ok(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The loadgen binary, built beside riptide by `cargo test --workspace`.
+fn loadgen_bin() -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_riptide")).with_file_name("loadgen");
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests for the whole workspace (tests/run does)",
+        path.display()
+    );
+    path
+}
+
+/// Sum of `name` now.
+fn metric(port: u16, name: &str) -> f64 {
+    total(&scrape(port), name, "")
+}
+
+#[test]
+fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
+    let cluster = Cluster::create("faults");
+    let work = std::env::temp_dir().join(format!("riptide-faults-work-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let log_path = work.join("riptide.log");
+    let (port, metrics) = (free_port(), free_port());
+    let _riptide = Process(
+        Command::new(env!("CARGO_BIN_EXE_riptide"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--worker-threads",
+                "2",
+                "--metrics-port",
+                &metrics.to_string(),
+            ])
+            .args(["--database-url", &cluster.url()])
+            .args(["--data-dir", work.join("data").to_str().unwrap()])
+            .args(["--queue-memory-mb", "1", "--batch-timeout-seconds", "0.2"])
+            .env("LOG_LEVEL", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL")
+            .stdout(File::create(&log_path).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("riptide starts"),
+    );
+    eventually("riptide's store up", || {
+        std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok()
+            && metric(metrics, "riptide_database_up") >= 1.0
+    });
+
+    let out_path = work.join("loadgen.out");
+    let mut loadgen = Process(
+        Command::new(loadgen_bin())
+            .args(["--target", &format!("127.0.0.1:{port}")])
+            .args(["--routers", &ROUTERS.to_string()])
+            .args(["--peers", &PEERS.to_string()])
+            .args(["--v4", &V4.to_string(), "--v6", &V6.to_string()])
+            .args(["--total-rate", &RATE.to_string(), "--stats-interval", "5"])
+            .args([
+                "--once",
+                "--verify",
+                &cluster.url(),
+                "--verify-timeout",
+                "180",
+            ])
+            .stdout(File::create(&out_path).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("loadgen starts"),
+    );
+    let started = Instant::now();
+
+    // Every connection of the collector's killed, mid-stream.
+    sleep(Duration::from_secs(3));
+    let killed = pg_rows(
+        &cluster.url(),
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+          WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    assert_ne!(
+        killed[0][0], "0",
+        "riptide's connections were there to kill"
+    );
+    eventually("the writers back after the kill", || {
+        metric(metrics, "riptide_database_reconnects_total") >= 1.0
+    });
+
+    // The server stopped for 30 s while the routers go on sending.
+    cluster.stop("fast");
+    let stopped = Instant::now();
+    eventually("the outage seen", || {
+        metric(metrics, "riptide_database_up") == 0.0
+    });
+    eventually("batches spilled to disk", || {
+        metric(metrics, "riptide_spill_bytes") > 0.0
+    });
+    let routers = metric(metrics, "riptide_connections_accepted_total");
+    sleep(OUTAGE.saturating_sub(stopped.elapsed()));
+    let scrape_in_outage = scrape(metrics);
+    cluster.start();
+    eprintln!(
+        "database back {:.1} s after loadgen started",
+        started.elapsed().as_secs_f64()
+    );
+
+    let status = loop {
+        if let Some(s) = loadgen.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(400),
+            "loadgen did not finish"
+        );
+        sleep(Duration::from_millis(100));
+    };
+    let report = std::fs::read_to_string(&out_path).unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    eprintln!("{report}");
+    assert!(status.success(), "loadgen: {status}\n{report}\n{log}");
+    assert!(report.contains("holds exactly the"), "{report}");
+
+    // Reading from the routers never stopped: no router reconnected.
+    assert_eq!(
+        metric(metrics, "riptide_connections_accepted_total"),
+        routers
+    );
+    assert_eq!(routers, f64::from(ROUTERS));
+    // During the outage the metrics said so.
+    assert_eq!(total(&scrape_in_outage, "riptide_database_up", ""), 0.0);
+    assert!(total(&scrape_in_outage, "riptide_spill_bytes", "") > 0.0);
+    // After it, the spill is replayed and the store is up again.
+    eventually("the spill replayed", || {
+        metric(metrics, "riptide_spill_bytes") == 0.0
+            && metric(metrics, "riptide_database_up") >= 1.0
+    });
+    assert!(metric(metrics, "riptide_database_reconnects_total") >= 2.0);
+    assert_eq!(metric(metrics, "riptide_batches_rejected_total"), 0.0);
+    // And the log told the operator.
+    for line in [
+        "database unavailable: batches are queued (then spilled) and retried",
+        "database reachable again",
+    ] {
+        assert!(log.contains(line), "log lacks {line:?}:\n{log}");
+    }
+
+    // History holds every announcement once.
+    let routes = u64::from(ROUTERS * PEERS * (V4 + V6));
+    let history = pg_rows(
+        &cluster.url(),
+        "SELECT count(*), count(DISTINCT (peer_id, prefix, path_id)) FROM route_history \
+          WHERE action = 'announce'",
+    );
+    assert_eq!(history[0], [routes.to_string(), routes.to_string()]);
+    drop(loadgen);
+    let _ = std::fs::remove_dir_all(&work);
+}
