@@ -385,11 +385,12 @@ fn progress_line(progress: &Progress, start: Instant, dumped: usize, routers: us
     let routes = progress.routes.load(Ordering::Relaxed);
     let bytes = progress.bytes.load(Ordering::Relaxed);
     format!(
-        "{secs:7.1} s  routers dumped {dumped}/{routers}  routes {routes}  ({:.0} routes/s, {:.1} MB/s)  flaps {}  connections {}",
+        "{secs:7.1} s  routers dumped {dumped}/{routers}  routes {routes}  ({:.0} routes/s, {:.1} MB/s)  flaps {}  connections {}  sessions lost {}",
         routes as f64 / secs.max(1e-9),
         bytes as f64 / secs.max(1e-9) / 1e6,
         progress.flaps.load(Ordering::Relaxed),
         progress.connections.load(Ordering::Relaxed),
+        progress.lost.load(Ordering::Relaxed),
     )
 }
 

@@ -5,7 +5,9 @@
 //! its peers' dumps, then, until the run ends: churn at its share of the
 //! rate, Statistics Reports, peer flaps (Peer Down, Peer Up, re-dump) and
 //! reconnects (the TCP session dropped without Termination, then a new
-//! one with a full dump). At the end it sends Termination and closes.
+//! one with a full dump). At the end it sends Termination and closes. A
+//! session the collector loses (it was restarted) starts again, as on a
+//! router: connecting every second, then a full dump.
 //!
 //! Rate limits are applied to octets, at each dump's average octets per
 //! route, so a limit in routes per second holds on average, not per
@@ -65,6 +67,8 @@ pub(crate) struct Progress {
     pub(crate) connections: AtomicU64,
     /// Peer flaps sent.
     pub(crate) flaps: AtomicU64,
+    /// Sessions lost (and started again).
+    pub(crate) lost: AtomicU64,
     /// Set to stop: Termination, then close.
     pub(crate) stop: AtomicBool,
     /// Set by the main thread to pause churn, flaps and reconnects (while
@@ -146,7 +150,43 @@ pub(crate) fn run(
     })
 }
 
-/// One router's whole life.
+/// How long a router whose session was lost waits before connecting
+/// again (and between attempts).
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// Why a router's session ended early.
+enum SessionEnd {
+    /// The connection was lost (the collector went away): connect again.
+    Lost(io::Error),
+    /// Anything else: the router stops with this error.
+    Fatal(anyhow::Error),
+}
+
+impl From<io::Error> for SessionEnd {
+    fn from(e: io::Error) -> Self {
+        Self::Lost(e)
+    }
+}
+
+impl From<riptide::wire::WireError> for SessionEnd {
+    fn from(e: riptide::wire::WireError) -> Self {
+        Self::Fatal(e.into())
+    }
+}
+
+/// What a router carries from one session to the next.
+#[derive(Default)]
+struct Life {
+    /// Its first full dump is complete (counted in `progress.dumped`).
+    dumped: bool,
+    /// It published what its peers hold (once quiet).
+    published: bool,
+}
+
+/// One router's whole life: the first connection must succeed; a session
+/// lost later is started again, as a router does, after
+/// [`RECONNECT_DELAY`] (again and again until it connects or the run
+/// stops), with a full dump.
 async fn router_task(
     r: &Rc<RefCell<Router>>,
     plan: &Plan,
@@ -161,15 +201,52 @@ async fn router_task(
     let mut conn = Conn::open(plan, source, progress)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", ctx("connecting")))?;
-    conn.full_dump(r, progress)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}: {e}", ctx("sending the dump")))?;
-    if plan.omit > 0 && index == 0 {
-        let mut out = Vec::new();
-        r.borrow_mut().omit(plan.omit, &mut out)?;
-        conn.send(out, 0, progress).await?;
+    let mut life = Life::default();
+    loop {
+        match session(&mut conn, r, plan, churn_share, progress, &mut life).await {
+            Ok(()) => return Ok(()),
+            Err(SessionEnd::Fatal(e)) => return Err(e.context(ctx("sending"))),
+            Err(SessionEnd::Lost(e)) => {
+                eprintln!("{}", ctx(&format!("session lost ({e}); connecting again")));
+                progress.lost.fetch_add(1, Ordering::Relaxed);
+                conn = loop {
+                    monoio::time::sleep(RECONNECT_DELAY).await;
+                    if progress.stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    if let Ok(c) = Conn::open(plan, source, progress).await {
+                        break c;
+                    }
+                };
+            }
+        }
     }
-    progress.dumped.fetch_add(1, Ordering::Relaxed);
+}
+
+/// One session of a router: a full dump, then churn, statistics, flaps
+/// and reconnects until the run stops; Termination and close at the end.
+async fn session(
+    conn: &mut Conn,
+    r: &Rc<RefCell<Router>>,
+    plan: &Plan,
+    churn_share: f64,
+    progress: &Progress,
+    life: &mut Life,
+) -> Result<(), SessionEnd> {
+    let (index, source) = {
+        let r = r.borrow();
+        (r.index, r.source)
+    };
+    conn.full_dump(r, progress).await?;
+    if !life.dumped {
+        if plan.omit > 0 && index == 0 {
+            let mut out = Vec::new();
+            r.borrow_mut().omit(plan.omit, &mut out)?;
+            conn.send(out, 0, progress).await?;
+        }
+        life.dumped = true;
+        progress.dumped.fetch_add(1, Ordering::Relaxed);
+    }
 
     let start = Instant::now();
     // Stagger the routers' flaps and reconnects over the interval.
@@ -180,17 +257,21 @@ async fn router_task(
     let mut churn_owed = 0.0;
     let mut last_tick = Instant::now();
     let mut out = Vec::new();
-    let mut published = false;
+    // The marker goes out in every session that sees the quiet time.
+    let mut marked = false;
     while !progress.stop.load(Ordering::Relaxed) {
         monoio::time::sleep(CHURN_TICK).await;
         let now = Instant::now();
         if progress.quiet.load(Ordering::Relaxed) {
-            if !published {
-                published = true;
+            if !marked {
+                marked = true;
                 let mut marker = Vec::new();
                 r.borrow()
                     .marker(progress.nonce.load(Ordering::Relaxed) as u32, &mut marker)?;
                 conn.send(marker, 0, progress).await?;
+            }
+            if !life.published {
+                life.published = true;
                 let expected = r.borrow().expected();
                 if let Ok(mut all) = progress.expected.lock() {
                     all.extend(expected);
@@ -236,10 +317,7 @@ async fn router_task(
             next_reconnect = Some(now + every);
             // The TCP session ends without Termination, as when a router
             // reboots; the new one starts over with a full dump.
-            drop(conn);
-            conn = Conn::open(plan, source, progress)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {e}", ctx("reconnecting")))?;
+            *conn = Conn::open(plan, source, progress).await?;
             conn.full_dump(r, progress).await?;
         }
     }

@@ -17,7 +17,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use super::netfuzz::{scrape, total};
-use super::store::{Process, eventually, free_port, pg_rows};
+use super::store::{Db, Pg, Process, eventually, free_port, pg_rows};
 
 /// Routers, peers per router, and prefixes per table that loadgen sends.
 const ROUTERS: u32 = 4;
@@ -178,20 +178,10 @@ fn loadgen_bin() -> PathBuf {
     path
 }
 
-/// Sum of `name` now.
-fn metric(port: u16, name: &str) -> f64 {
-    total(&scrape(port), name, "")
-}
-
-#[test]
-fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
-    let cluster = Cluster::create("faults");
-    let work = std::env::temp_dir().join(format!("riptide-faults-work-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).unwrap();
-    let log_path = work.join("riptide.log");
-    let (port, metrics) = (free_port(), free_port());
-    let _riptide = Process(
+/// The `riptide` binary on `port` (metrics on `metrics`), storing into
+/// `url` with its data directory under `work`; its log goes to `log`.
+fn riptide(url: &str, port: u16, metrics: u16, work: &Path, log: &Path) -> Process {
+    let p = Process(
         Command::new(env!("CARGO_BIN_EXE_riptide"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args([
@@ -200,13 +190,13 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
                 "--metrics-port",
                 &metrics.to_string(),
             ])
-            .args(["--database-url", &cluster.url()])
+            .args(["--database-url", url])
             .args(["--data-dir", work.join("data").to_str().unwrap()])
             .args(["--queue-memory-mb", "1", "--batch-timeout-seconds", "0.2"])
             .env("LOG_LEVEL", "info")
             .env("NO_COLOR", "1")
             .env_remove("DATABASE_URL")
-            .stdout(File::create(&log_path).unwrap())
+            .stdout(File::create(log).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .expect("riptide starts"),
@@ -215,27 +205,70 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
         std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok()
             && metric(metrics, "riptide_database_up") >= 1.0
     });
+    p
+}
 
-    let out_path = work.join("loadgen.out");
-    let mut loadgen = Process(
+/// `loadgen` sending [`ROUTERS`] routers' tables to `port` at `rate`
+/// routes per second, then `--verify` against `url`; its report goes to
+/// `work/loadgen.out` and `work/loadgen.err`.
+fn loadgen(port: u16, url: &str, rate: u32, work: &Path) -> Process {
+    Process(
         Command::new(loadgen_bin())
             .args(["--target", &format!("127.0.0.1:{port}")])
             .args(["--routers", &ROUTERS.to_string()])
             .args(["--peers", &PEERS.to_string()])
             .args(["--v4", &V4.to_string(), "--v6", &V6.to_string()])
-            .args(["--total-rate", &RATE.to_string(), "--stats-interval", "5"])
-            .args([
-                "--once",
-                "--verify",
-                &cluster.url(),
-                "--verify-timeout",
-                "180",
-            ])
-            .stdout(File::create(&out_path).unwrap())
-            .stderr(Stdio::inherit())
+            .args(["--total-rate", &rate.to_string(), "--stats-interval", "5"])
+            .args(["--once", "--verify", url, "--verify-timeout", "180"])
+            .stdout(File::create(work.join("loadgen.out")).unwrap())
+            .stderr(File::create(work.join("loadgen.err")).unwrap())
             .spawn()
             .expect("loadgen starts"),
-    );
+    )
+}
+
+/// Waits for loadgen to end (at most 400 s after `started`) and checks
+/// that its `--verify` found the store exact; returns its report.
+fn verified(mut loadgen: Process, started: Instant, work: &Path) -> String {
+    let status = loop {
+        if let Some(s) = loadgen.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(400),
+            "loadgen did not finish"
+        );
+        sleep(Duration::from_millis(100));
+    };
+    let report = std::fs::read_to_string(work.join("loadgen.out")).unwrap()
+        + &std::fs::read_to_string(work.join("loadgen.err")).unwrap();
+    eprintln!("{report}");
+    assert!(status.success(), "loadgen: {status}\n{report}");
+    assert!(report.contains("holds exactly the"), "{report}");
+    report
+}
+
+/// A fresh working directory for a test.
+fn workdir(name: &str) -> PathBuf {
+    let work = std::env::temp_dir().join(format!("riptide-{name}-work-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    work
+}
+
+/// Sum of `name` now.
+fn metric(port: u16, name: &str) -> f64 {
+    total(&scrape(port), name, "")
+}
+
+#[test]
+fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
+    let cluster = Cluster::create("faults");
+    let work = workdir("outage");
+    let log_path = work.join("riptide.log");
+    let (port, metrics) = (free_port(), free_port());
+    let _riptide = riptide(&cluster.url(), port, metrics, &work, &log_path);
+    let loadgen = loadgen(port, &cluster.url(), RATE, &work);
     let started = Instant::now();
 
     // Every connection of the collector's killed, mid-stream.
@@ -262,7 +295,6 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
     eventually("batches spilled to disk", || {
         metric(metrics, "riptide_spill_bytes") > 0.0
     });
-    let routers = metric(metrics, "riptide_connections_accepted_total");
     sleep(OUTAGE.saturating_sub(stopped.elapsed()));
     let scrape_in_outage = scrape(metrics);
     cluster.start();
@@ -270,29 +302,14 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
         "database back {:.1} s after loadgen started",
         started.elapsed().as_secs_f64()
     );
-
-    let status = loop {
-        if let Some(s) = loadgen.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(400),
-            "loadgen did not finish"
-        );
-        sleep(Duration::from_millis(100));
-    };
-    let report = std::fs::read_to_string(&out_path).unwrap();
+    verified(loadgen, started, &work);
     let log = std::fs::read_to_string(&log_path).unwrap();
-    eprintln!("{report}");
-    assert!(status.success(), "loadgen: {status}\n{report}\n{log}");
-    assert!(report.contains("holds exactly the"), "{report}");
 
     // Reading from the routers never stopped: no router reconnected.
     assert_eq!(
         metric(metrics, "riptide_connections_accepted_total"),
-        routers
+        f64::from(ROUTERS)
     );
-    assert_eq!(routers, f64::from(ROUTERS));
     // During the outage the metrics said so.
     assert_eq!(total(&scrape_in_outage, "riptide_database_up", ""), 0.0);
     assert!(total(&scrape_in_outage, "riptide_spill_bytes", "") > 0.0);
@@ -319,6 +336,50 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
           WHERE action = 'announce'",
     );
     assert_eq!(history[0], [routes.to_string(), routes.to_string()]);
-    drop(loadgen);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// SIGKILL of the collector in the middle of the dumps: the routers lose
+/// their sessions, connect again to the restarted collector and dump
+/// again; the store ends exact, and the peers the killed run had up are
+/// ended as "collector restart".
+#[test]
+fn riptide_killed_under_load_and_restarted_routers_dump_again() {
+    let db = Pg::new("faults_kill");
+    let url = db.url_via(None);
+    let work = workdir("kill");
+    let (port, metrics) = (free_port(), free_port());
+    let mut first = riptide(&url, port, metrics, &work, &work.join("first.log"));
+    let started = Instant::now();
+    let loadgen = loadgen(port, &url, 4 * RATE, &work);
+    eventually("routes stored", || {
+        db.count("SELECT count(*) FROM rib") > 10_000
+    });
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    let _second = riptide(&url, port, metrics, &work, &work.join("second.log"));
+    let report = verified(loadgen, started, &work);
+
+    // Every router lost its session and came back to the new collector.
+    assert_eq!(
+        report.matches("session lost").count(),
+        ROUTERS as usize,
+        "{report}"
+    );
+    assert_eq!(
+        metric(metrics, "riptide_connections_accepted_total"),
+        f64::from(ROUTERS)
+    );
+    // Each peer the killed run had up was ended at the restart.
+    let ended = db.count(
+        "SELECT count(DISTINCT peer_id) FROM peer_events \
+          WHERE event = 'down' AND reason = 'collector restart'",
+    );
+    let up_before = db.count(
+        "SELECT count(DISTINCT peer_id) FROM peer_events WHERE event = 'up' AND ts < \
+           (SELECT min(ts) FROM peer_events WHERE reason = 'collector restart')",
+    );
+    assert!(ended >= i64::from(ROUTERS), "{ended} peers ended");
+    assert_eq!(ended, up_before);
     let _ = std::fs::remove_dir_all(&work);
 }
