@@ -40,6 +40,7 @@
 //! restart"): their routers reconnect and re-dump.
 #![forbid(unsafe_code)]
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -99,14 +100,25 @@ const PROGRESS: &str = "
 INSERT INTO applied_batches (stream, seq, part, applied) VALUES ($1, $2, $3, now())
 ON CONFLICT (stream, seq, part) DO NOTHING";
 
-const ATTRS: &str = "
+/// The staged attribute sets into `attribute_sets`.
+macro_rules! attrs_insert {
+    () => {
+        "
 INSERT INTO attribute_sets
 SELECT id, origin, as_path, origin_as, next_hop, med, local_pref,
        atomic_aggregate, aggregator, string_to_array(communities, ' '),
        string_to_array(ext_communities, ' '), string_to_array(large_communities, ' '),
        originator_id, string_to_array(cluster_list, ' '), otc, other_attrs, first_seen
-  FROM stage_attrs
-ON CONFLICT (id) DO NOTHING";
+  FROM stage_attrs"
+    };
+}
+
+/// The staged attribute sets, when none of them is stored yet: a plain
+/// insert, which costs PostgreSQL less than [`ATTRS`].
+const ATTRS_NEW: &str = attrs_insert!();
+
+/// The staged attribute sets not stored yet.
+const ATTRS: &str = concat!(attrs_insert!(), "\nON CONFLICT (id) DO NOTHING");
 
 /// The batch's last change per route, applied to the current RIB in one
 /// statement; `{gone}` is [`RIB_GONE`] when the batch withdraws routes
@@ -354,6 +366,7 @@ pub fn start(
                     next_route_count: Instant::now(),
                     outage_since: None,
                     last_slow: None,
+                    guesses: Guesses::default(),
                 };
                 rt.block_on(w.run())
             })?;
@@ -396,6 +409,7 @@ struct Writer {
     outage_since: Option<Instant>,
     /// When the last slow-batch warning was logged.
     last_slow: Option<Instant>,
+    guesses: Guesses,
 }
 
 /// Why a batch did not commit.
@@ -404,6 +418,42 @@ enum Failure {
     Retry(tokio_postgres::Error),
     /// The database rejected the batch's content: retrying cannot help.
     Reject(tokio_postgres::Error),
+}
+
+/// Whether a batch's rows are worth trying as all new (a plain COPY or
+/// insert under a savepoint) before the merge that copes with rows
+/// already stored. After a miss the next tries are skipped: 2, 4, ... up
+/// to 64 after misses in a row, so a stream of updates to stored rows
+/// seldom pays for a try.
+#[derive(Debug, Default)]
+struct Odds {
+    skip: Cell<u32>,
+    misses: Cell<u32>,
+}
+
+impl Odds {
+    fn worth_trying(&self) -> bool {
+        let skip = self.skip.get();
+        self.skip.set(skip.saturating_sub(1));
+        skip == 0
+    }
+
+    fn record(&self, all_new: bool) {
+        let misses = if all_new {
+            0
+        } else {
+            (self.misses.get() + 1).min(6)
+        };
+        self.misses.set(misses);
+        self.skip.set(if all_new { 0 } else { 1 << misses });
+    }
+}
+
+/// [`Odds`] of the two kinds of rows tried as new.
+#[derive(Debug, Default)]
+struct Guesses {
+    routes: Odds,
+    attrs: Odds,
 }
 
 impl Writer {
@@ -613,10 +663,11 @@ impl Writer {
             return Ok(false);
         };
         let recorder = (&*self.shared.metrics, self.id);
+        let guesses = &self.guesses;
         let both = async {
             let (main, history) = tokio::join!(
-                timed_apply(&mut conn.main, batch, Part::Main, recorder),
-                timed_apply(&mut conn.history, batch, Part::History, recorder)
+                timed_apply(&mut conn.main, batch, Part::Main, guesses, recorder),
+                timed_apply(&mut conn.history, batch, Part::History, guesses, recorder)
             );
             // Applied when either part was new; a part that failed is
             // retried (the other is then recognised as applied).
@@ -936,6 +987,7 @@ async fn apply(
     client: &mut Client,
     batch: &Batch,
     part: Part,
+    guesses: &Guesses,
 ) -> Result<Option<Operation>, Failure> {
     let classify = |e: tokio_postgres::Error| {
         if is_rejection(&e) {
@@ -955,7 +1007,7 @@ async fn apply(
         return Ok(None);
     }
     let op = match part {
-        Part::Main => apply_main(&tx, batch).await,
+        Part::Main => apply_main(&tx, batch, guesses).await,
         Part::History => apply_history(&tx, batch)
             .await
             .map(|()| Operation::BatchHistory),
@@ -970,10 +1022,11 @@ async fn timed_apply(
     client: &mut Client,
     batch: &Batch,
     part: Part,
+    guesses: &Guesses,
     (metrics, id): (&Metrics, usize),
 ) -> Result<bool, Failure> {
     let started = Instant::now();
-    let op = apply(client, batch, part).await?;
+    let op = apply(client, batch, part, guesses).await?;
     if let Some(op) = op
         && let Some(mut m) = metrics.writer(id)
     {
@@ -1013,6 +1066,7 @@ async fn apply_history(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_
 async fn apply_main(
     tx: &Transaction<'_>,
     batch: &Batch,
+    guesses: &Guesses,
 ) -> Result<Operation, tokio_postgres::Error> {
     if !batch.attrs.is_empty() {
         copy_in(
@@ -1021,12 +1075,16 @@ async fn apply_main(
             &batch.attrs,
         )
         .await?;
-        tx.execute(ATTRS, &[]).await?;
+        if !tried_as_new(tx, &guesses.attrs, Fresh::Statement(ATTRS_NEW)).await? {
+            tx.execute(ATTRS, &[]).await?;
+        }
     }
     let mut op = Operation::BatchRib;
-    if batch.withdraw_count == 0 && !batch.routes.is_empty() && copy_new_routes(tx, batch).await? {
+    if batch.routes.is_empty() {
+        // Events only.
+    } else if batch.withdraw_count == 0 && new_routes_copied(tx, batch, &guesses.routes).await? {
         op = Operation::BatchRibCopy;
-    } else if !batch.routes.is_empty() {
+    } else {
         copy_in(
             tx,
             "COPY stage_routes FROM STDIN (FORMAT binary)",
@@ -1056,12 +1114,13 @@ async fn apply_main(
     Ok(op)
 }
 
-/// COPies a batch of announcements straight into the RIB, under a
-/// savepoint; `Ok(false)`, with nothing written, when one of its routes
-/// is there already (or is announced twice in the batch).
-async fn copy_new_routes(
+/// COPies a batch of announcements straight into the RIB (when `odds`
+/// says it is worth trying); `Ok(false)`, with nothing written, when one
+/// of its routes is there already (or is announced twice in the batch).
+async fn new_routes_copied(
     tx: &Transaction<'_>,
     batch: &Batch,
+    odds: &Odds,
 ) -> Result<bool, tokio_postgres::Error> {
     let mut rows = Vec::with_capacity(batch.routes.len());
     if let Err(e) = rib_rows(&batch.routes, &mut rows) {
@@ -1069,18 +1128,46 @@ async fn copy_new_routes(
         debug!(error = %e, stream = &*batch.stream, seq = batch.seq, "route tuples not copied straight");
         return Ok(false);
     }
-    tx.batch_execute("SAVEPOINT new_routes").await?;
-    match copy_in(tx, RIB_COPY, &rows).await {
+    tried_as_new(tx, odds, Fresh::Copy(RIB_COPY, &rows)).await
+}
+
+/// Rows written on the guess that none of them is stored yet.
+enum Fresh<'a> {
+    /// A binary COPY of these tuples.
+    Copy(&'static str, &'a [u8]),
+    /// A statement.
+    Statement(&'static str),
+}
+
+/// Writes `fresh` under a savepoint when `odds` says it is worth trying;
+/// `Ok(false)`, with nothing of it left, when it was not tried or met a
+/// row already stored (a unique violation).
+async fn tried_as_new(
+    tx: &Transaction<'_>,
+    odds: &Odds,
+    fresh: Fresh<'_>,
+) -> Result<bool, tokio_postgres::Error> {
+    if !odds.worth_trying() {
+        return Ok(false);
+    }
+    tx.batch_execute("SAVEPOINT fresh").await?;
+    let written = match fresh {
+        Fresh::Copy(statement, rows) => copy_in(tx, statement, rows).await,
+        Fresh::Statement(statement) => tx.execute(statement, &[]).await.map(drop),
+    };
+    let all_new = match written {
         Ok(()) => {
-            tx.batch_execute("RELEASE SAVEPOINT new_routes").await?;
-            Ok(true)
+            tx.batch_execute("RELEASE SAVEPOINT fresh").await?;
+            true
         }
         Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-            tx.batch_execute("ROLLBACK TO SAVEPOINT new_routes").await?;
-            Ok(false)
+            tx.batch_execute("ROLLBACK TO SAVEPOINT fresh").await?;
+            false
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    odds.record(all_new);
+    Ok(all_new)
 }
 
 /// Route tuples ([`ROUTE_FIELDS`]) as rows of [`RIB_COPY`]: without
