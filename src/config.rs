@@ -167,13 +167,15 @@ pub struct Config {
     pub batch_timeout_seconds: f64,
 
     /// Batches queued between a shard and its writer before the shard
-    /// waits.
-    #[arg(long, env = "QUEUE_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    /// waits. The PostgreSQL writers take batches on into their own queue
+    /// (`QUEUE_MEMORY_MB`, then spill files) while the database is busy,
+    /// so a few suffice; with the embedded store this is all the slack.
+    #[arg(long, env = "QUEUE_DEPTH", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub queue_depth: u64,
 
     /// Memory per writer, in MiB, for batches waiting for the database
     /// before they spill to DATA_DIR/spill.
-    #[arg(long, env = "QUEUE_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    #[arg(long, env = "QUEUE_MEMORY_MB", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub queue_memory_mb: u64,
 
     /// Most spill space per writer, in MiB; beyond it reading from routers

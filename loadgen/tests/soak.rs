@@ -19,7 +19,7 @@ mod common;
 use collector::Riptide;
 
 /// The bound on the collector's resident memory: 200 receive buffers of
-/// 1 MiB (`BMP_BUFFER_SIZE`), the writer's memory queue (64 MiB) and its
+/// 1 MiB (`BMP_BUFFER_SIZE`), the writer's memory queue (48 MiB) and its
 /// queue of batches, with room to spare.
 const RSS_LIMIT: u64 = 512 << 20;
 

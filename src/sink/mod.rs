@@ -225,7 +225,7 @@ impl Store {
     pub fn open(config: &crate::config::Config, metrics: &Arc<Metrics>) -> Result<Self, OpenError> {
         use crate::config::StoreKind;
         let shards = config.shards();
-        let depth = usize::try_from(config.queue_depth).unwrap_or(64);
+        let depth = usize::try_from(config.queue_depth).unwrap_or(8);
         let (senders, writers) = match config.store_kind().map_err(OpenError::Config)? {
             StoreKind::Postgres | StoreKind::Auto => {
                 let settings = writer::PgSettings {
