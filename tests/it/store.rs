@@ -30,6 +30,8 @@ use riptide::wire::bmp::route_monitoring::RouteMonitoring;
 use riptide::wire::encode::{self, UpdateBuilder};
 use riptide::wire::frame::{DEFAULT_MAX_MESSAGE_LEN, Frames, MessageType};
 
+use super::netfuzz::total;
+
 #[derive(Parser)]
 struct Args {
     #[command(flatten)]
@@ -288,11 +290,16 @@ impl Running {
     /// through the staging table, "batch_rib_copy": copied straight), as
     /// the metrics count them.
     fn rib_batches(&self, operation: &str) -> u64 {
-        let prefix = format!("database_queries_total{{operation=\"{operation}\"}} ");
-        riptide::metrics::render(&self.metrics)
-            .lines()
-            .find_map(|l| l.strip_prefix(&prefix)?.parse().ok())
-            .unwrap_or(0)
+        self.metric(
+            "database_queries_total",
+            &format!("operation=\"{operation}\""),
+        ) as u64
+    }
+
+    /// The sum of the samples of metric `name` whose labels contain
+    /// `filter`, as a scrape would show them now.
+    fn metric(&self, name: &str, filter: &str) -> f64 {
+        total(&riptide::metrics::render(&self.metrics), name, filter)
     }
 
     fn stop(self) {
@@ -912,6 +919,9 @@ fn postgres_slow_database_long_lock() {
     );
     lock.join().unwrap();
     converges(&db, &model.rib);
+    // The metrics show the stall: a batch took most of the lock's time.
+    let longest = c.metric("riptide_batch_commit_summary_seconds", "quantile=\"1\"");
+    assert!(longest > 3.0, "longest commit {longest} s");
     assert_eq!(
         db.count("SELECT count(*) FROM route_history"),
         model.announced
@@ -1125,6 +1135,11 @@ fn postgres_spill_disk_full_pauses_reading_and_loses_nothing() {
     });
     sleep(Duration::from_secs(2));
     assert!(!sender.is_finished(), "reading from the router paused");
+    // The metrics say why: the database is away, the spill is full, a
+    // shard waits.
+    assert_eq!(c.metric("riptide_database_up", ""), 0.0);
+    assert!(c.metric("riptide_spill_bytes", "") > (2 << 20) as f64);
+    assert!(c.metric("riptide_shard_paused", "") >= 1.0);
     proxy.set_up(true);
     let s = sender.join().unwrap();
     recovered(&db, &data, &model);
