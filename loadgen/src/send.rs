@@ -154,6 +154,10 @@ pub(crate) fn run(
 /// again (and between attempts).
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
+/// How long a router whose session was lost keeps trying to connect
+/// before it gives up (and the run fails).
+const RECONNECT_GIVE_UP: Duration = Duration::from_secs(120);
+
 /// Why a router's session ended early.
 enum SessionEnd {
     /// The connection was lost (the collector went away): connect again.
@@ -185,8 +189,8 @@ struct Life {
 
 /// One router's whole life: the first connection must succeed; a session
 /// lost later is started again, as a router does, after
-/// [`RECONNECT_DELAY`] (again and again until it connects or the run
-/// stops), with a full dump.
+/// [`RECONNECT_DELAY`] (again and again until it connects, the run
+/// stops, or [`RECONNECT_GIVE_UP`] passes), with a full dump.
 async fn router_task(
     r: &Rc<RefCell<Router>>,
     plan: &Plan,
@@ -209,13 +213,21 @@ async fn router_task(
             Err(SessionEnd::Lost(e)) => {
                 eprintln!("{}", ctx(&format!("session lost ({e}); connecting again")));
                 progress.lost.fetch_add(1, Ordering::Relaxed);
+                let lost = Instant::now();
                 conn = loop {
                     monoio::time::sleep(RECONNECT_DELAY).await;
                     if progress.stop.load(Ordering::Relaxed) {
                         return Ok(());
                     }
-                    if let Ok(c) = Conn::open(plan, source, progress).await {
-                        break c;
+                    match Conn::open(plan, source, progress).await {
+                        Ok(c) => break c,
+                        Err(e) if lost.elapsed() >= RECONNECT_GIVE_UP => {
+                            return Err(anyhow::anyhow!(
+                                "{}: {e}",
+                                ctx("connecting again (gave up)")
+                            ));
+                        }
+                        Err(_) => {}
                     }
                 };
             }
@@ -257,7 +269,9 @@ async fn session(
     let mut churn_owed = 0.0;
     let mut last_tick = Instant::now();
     let mut out = Vec::new();
-    // The marker goes out in every session that sees the quiet time.
+    // Each session that sees the quiet time publishes what the peers hold
+    // (a re-dump after a lost session restores the full tables) and sends
+    // the marker.
     let mut marked = false;
     while !progress.stop.load(Ordering::Relaxed) {
         monoio::time::sleep(CHURN_TICK).await;
@@ -269,14 +283,15 @@ async fn session(
                 r.borrow()
                     .marker(progress.nonce.load(Ordering::Relaxed) as u32, &mut marker)?;
                 conn.send(marker, 0, progress).await?;
-            }
-            if !life.published {
-                life.published = true;
                 let expected = r.borrow().expected();
                 if let Ok(mut all) = progress.expected.lock() {
+                    all.retain(|e| e.router != source);
                     all.extend(expected);
                 }
-                progress.published.fetch_add(1, Ordering::Relaxed);
+                if !life.published {
+                    life.published = true;
+                    progress.published.fetch_add(1, Ordering::Relaxed);
+                }
             }
             last_tick = now;
             continue;
@@ -317,6 +332,7 @@ async fn session(
             next_reconnect = Some(now + every);
             // The TCP session ends without Termination, as when a router
             // reboots; the new one starts over with a full dump.
+            let _ = conn.stream.shutdown().await;
             *conn = Conn::open(plan, source, progress).await?;
             conn.full_dump(r, progress).await?;
         }

@@ -28,7 +28,8 @@ pub(crate) struct Outcome {
     pub(crate) diff: String,
 }
 
-/// Polls `store` until it holds exactly `expected`, or `timeout`: first
+/// Polls `store` until it holds exactly `expected`, or `timeout` (it
+/// waits for a store it cannot open yet within that time too): first
 /// until every router's marker statistic (`nonce`) is stored (so all they
 /// sent before it is), then until the route counts match, then route by
 /// route (again until `timeout`, as the two parts of a batch commit
@@ -43,8 +44,15 @@ pub(crate) fn verify(
     nonce: u32,
     timeout: Duration,
 ) -> anyhow::Result<Outcome> {
-    let db = Store::open(store)?;
     let start = Instant::now();
+    // The database may be away for now (restarting): wait for it.
+    let db = loop {
+        match Store::open(store) {
+            Ok(db) => break db,
+            Err(e) if start.elapsed() >= timeout => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    };
     let mut want: BTreeMap<Key, HashSet<(&str, u32)>> = BTreeMap::new();
     for e in expected {
         let set = want

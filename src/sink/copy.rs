@@ -215,6 +215,11 @@ impl TupleError {
     pub fn missing(column: &'static str) -> Self {
         Self(column)
     }
+
+    /// A value that is not what the tuple's use needs.
+    pub fn invalid(what: &'static str) -> Self {
+        Self(what)
+    }
 }
 
 /// Reads the tuples of a section back.

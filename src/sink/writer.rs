@@ -145,6 +145,9 @@ ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
 const RIB_COPY: &str = "COPY rib (peer_id, rd, prefix, path_id, afi, safi, labels, epoch, attrs_id, \
                         first_seen, last_updated) FROM STDIN (FORMAT binary)";
 
+/// Columns of [`RIB_COPY`].
+const RIB_COPY_FIELDS: i16 = 11;
+
 /// The withdrawals of [`RIB`].
 const RIB_GONE: &str = ", gone AS (
     DELETE FROM rib r USING last l
@@ -409,6 +412,7 @@ struct Writer {
     outage_since: Option<Instant>,
     /// When the last slow-batch warning was logged.
     last_slow: Option<Instant>,
+    /// Whether batches are worth trying as all new (see [`Odds`]).
     guesses: Guesses,
 }
 
@@ -427,7 +431,9 @@ enum Failure {
 /// seldom pays for a try.
 #[derive(Debug, Default)]
 struct Odds {
+    /// Tries still to skip: 0, or 2 to the power of `misses` (at most 64).
     skip: Cell<u32>,
+    /// Misses in a row, at most 6.
     misses: Cell<u32>,
 }
 
@@ -1075,7 +1081,9 @@ async fn apply_main(
             &batch.attrs,
         )
         .await?;
-        if !tried_as_new(tx, &guesses.attrs, Fresh::Statement(ATTRS_NEW)).await? {
+        let fresh = guesses.attrs.worth_trying()
+            && tried_as_new(tx, &guesses.attrs, Fresh::Statement(ATTRS_NEW)).await?;
+        if !fresh {
             tx.execute(ATTRS, &[]).await?;
         }
     }
@@ -1122,6 +1130,9 @@ async fn new_routes_copied(
     batch: &Batch,
     odds: &Odds,
 ) -> Result<bool, tokio_postgres::Error> {
+    if !odds.worth_trying() {
+        return Ok(false);
+    }
     let mut rows = Vec::with_capacity(batch.routes.len());
     if let Err(e) = rib_rows(&batch.routes, &mut rows) {
         // Never expected (the tuples are ours): the merge reports it.
@@ -1139,44 +1150,42 @@ enum Fresh<'a> {
     Statement(&'static str),
 }
 
-/// Writes `fresh` under a savepoint when `odds` says it is worth trying;
-/// `Ok(false)`, with nothing of it left, when it was not tried or met a
-/// row already stored (a unique violation).
+/// Writes `fresh` under a savepoint (the caller asked `odds` whether it
+/// is worth trying) and records the outcome in `odds`; `Ok(false)`, with
+/// nothing of it left, when it met a row already stored (a unique
+/// violation).
 async fn tried_as_new(
     tx: &Transaction<'_>,
     odds: &Odds,
     fresh: Fresh<'_>,
 ) -> Result<bool, tokio_postgres::Error> {
-    if !odds.worth_trying() {
-        return Ok(false);
-    }
     tx.batch_execute("SAVEPOINT fresh").await?;
     let written = match fresh {
         Fresh::Copy(statement, rows) => copy_in(tx, statement, rows).await,
         Fresh::Statement(statement) => tx.execute(statement, &[]).await.map(drop),
     };
     let all_new = match written {
-        Ok(()) => {
-            tx.batch_execute("RELEASE SAVEPOINT fresh").await?;
-            true
-        }
+        Ok(()) => true,
         Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
             tx.batch_execute("ROLLBACK TO SAVEPOINT fresh").await?;
             false
         }
         Err(e) => return Err(e),
     };
+    // The rest of the batch runs outside the savepoint either way.
+    tx.batch_execute("RELEASE SAVEPOINT fresh").await?;
     odds.record(all_new);
     Ok(all_new)
 }
 
-/// Route tuples ([`ROUTE_FIELDS`]) as rows of [`RIB_COPY`]: without
-/// `seq` and `action`, the time as both `first_seen` and `last_updated`.
+/// Route tuples ([`ROUTE_FIELDS`]) as rows of [`RIB_COPY`]
+/// ([`RIB_COPY_FIELDS`]): without `seq` and `action` (which must be an
+/// announcement), the time as both `first_seen` and `last_updated`.
 fn rib_rows(routes: &[u8], out: &mut Vec<u8>) -> Result<(), TupleError> {
     let mut tuples = TupleReader::new(routes);
     while let Some(mut f) = tuples.next_tuple(ROUTE_FIELDS as usize)? {
         let _seq = f.raw();
-        let mut row = TupleWriter::new(out, 11);
+        let mut row = TupleWriter::new(out, RIB_COPY_FIELDS);
         let mut put = |v: Option<&[u8]>| {
             match v {
                 Some(v) => row.bytes(v),
@@ -1187,7 +1196,9 @@ fn rib_rows(routes: &[u8], out: &mut Vec<u8>) -> Result<(), TupleError> {
         for _ in 0..7 {
             put(f.raw());
         }
-        let _action = f.raw();
+        if f.int() != Some(1) {
+            return Err(TupleError::invalid("a withdrawal among announcements"));
+        }
         put(f.raw()); // epoch
         put(f.raw()); // attrs_id
         let ts = f.raw();

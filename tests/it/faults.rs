@@ -287,6 +287,7 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
     });
 
     // The server stopped for 30 s while the routers go on sending.
+    let reconnects = metric(metrics, "riptide_database_reconnects_total");
     cluster.stop("fast");
     let stopped = Instant::now();
     eventually("the outage seen", || {
@@ -318,7 +319,7 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
         metric(metrics, "riptide_spill_bytes") == 0.0
             && metric(metrics, "riptide_database_up") >= 1.0
     });
-    assert!(metric(metrics, "riptide_database_reconnects_total") >= 2.0);
+    assert!(metric(metrics, "riptide_database_reconnects_total") > reconnects);
     assert_eq!(metric(metrics, "riptide_batches_rejected_total"), 0.0);
     // And the log told the operator.
     for line in [
@@ -336,6 +337,7 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
           WHERE action = 'announce'",
     );
     assert_eq!(history[0], [routes.to_string(), routes.to_string()]);
+    // (A failed test leaves `work`, with the logs, for a look.)
     let _ = std::fs::remove_dir_all(&work);
 }
 
@@ -357,6 +359,7 @@ fn riptide_killed_under_load_and_restarted_routers_dump_again() {
     });
     first.0.kill().unwrap();
     first.0.wait().unwrap();
+    let killed_at = db.rows("SELECT now()::text")[0][0].clone();
     let _second = riptide(&url, port, metrics, &work, &work.join("second.log"));
     let report = verified(loadgen, started, &work);
 
@@ -375,10 +378,9 @@ fn riptide_killed_under_load_and_restarted_routers_dump_again() {
         "SELECT count(DISTINCT peer_id) FROM peer_events \
           WHERE event = 'down' AND reason = 'collector restart'",
     );
-    let up_before = db.count(
-        "SELECT count(DISTINCT peer_id) FROM peer_events WHERE event = 'up' AND ts < \
-           (SELECT min(ts) FROM peer_events WHERE reason = 'collector restart')",
-    );
+    let up_before = db.count(&format!(
+        "SELECT count(DISTINCT peer_id) FROM peer_events WHERE event = 'up' AND ts < '{killed_at}'"
+    ));
     assert!(ended >= i64::from(ROUTERS), "{ended} peers ended");
     assert_eq!(ended, up_before);
     let _ = std::fs::remove_dir_all(&work);
