@@ -1041,15 +1041,16 @@ async fn timed_apply(
     Ok(op.is_some())
 }
 
+/// Binary COPY of `tuples` (a section without header or trailer).
 async fn copy_in(
     tx: &Transaction<'_>,
     statement: &str,
-    tuples: &[u8],
+    tuples: Bytes,
 ) -> Result<(), tokio_postgres::Error> {
     let sink = tx.copy_in::<_, Bytes>(statement).await?;
     let mut sink = pin!(sink);
     sink.feed(Bytes::from_static(HEADER)).await?;
-    sink.feed(Bytes::copy_from_slice(tuples)).await?;
+    sink.feed(tuples).await?;
     sink.feed(Bytes::from_static(TRAILER)).await?;
     sink.finish().await?;
     Ok(())
@@ -1062,7 +1063,7 @@ async fn apply_history(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_
                  FROM STDIN (FORMAT binary)";
     for (statement, tuples) in [(history, &batch.history), (stats, &batch.stats)] {
         if !tuples.is_empty() {
-            copy_in(tx, statement, tuples).await?;
+            copy_in(tx, statement, Bytes::copy_from_slice(tuples)).await?;
         }
     }
     Ok(())
@@ -1078,7 +1079,7 @@ async fn apply_main(
         copy_in(
             tx,
             "COPY stage_attrs FROM STDIN (FORMAT binary)",
-            &batch.attrs,
+            Bytes::copy_from_slice(&batch.attrs),
         )
         .await?;
         let fresh = guesses.attrs.worth_trying()
@@ -1096,7 +1097,7 @@ async fn apply_main(
         copy_in(
             tx,
             "COPY stage_routes FROM STDIN (FORMAT binary)",
-            &batch.routes,
+            Bytes::copy_from_slice(&batch.routes),
         )
         .await?;
         // A first dump withdraws nothing: no delete to plan.
@@ -1139,13 +1140,13 @@ async fn new_routes_copied(
         debug!(error = %e, stream = &*batch.stream, seq = batch.seq, "route tuples not copied straight");
         return Ok(false);
     }
-    tried_as_new(tx, odds, Fresh::Copy(RIB_COPY, &rows)).await
+    tried_as_new(tx, odds, Fresh::Copy(RIB_COPY, Bytes::from(rows))).await
 }
 
 /// Rows written on the guess that none of them is stored yet.
-enum Fresh<'a> {
+enum Fresh {
     /// A binary COPY of these tuples.
-    Copy(&'static str, &'a [u8]),
+    Copy(&'static str, Bytes),
     /// A statement.
     Statement(&'static str),
 }
@@ -1157,7 +1158,7 @@ enum Fresh<'a> {
 async fn tried_as_new(
     tx: &Transaction<'_>,
     odds: &Odds,
-    fresh: Fresh<'_>,
+    fresh: Fresh,
 ) -> Result<bool, tokio_postgres::Error> {
     tx.batch_execute("SAVEPOINT fresh").await?;
     let written = match fresh {

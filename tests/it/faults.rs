@@ -12,12 +12,12 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use super::netfuzz::{scrape, total};
-use super::store::{Db, Pg, Process, eventually, free_port, pg_rows};
+use super::store::{Db, Pg, Process, eventually, free_port, pg_rows, riptide_process};
 
 /// Routers, peers per router, and prefixes per table that loadgen sends.
 const ROUTERS: u32 = 4;
@@ -178,36 +178,6 @@ fn loadgen_bin() -> PathBuf {
     path
 }
 
-/// The `riptide` binary on `port` (metrics on `metrics`), storing into
-/// `url` with its data directory under `work`; its log goes to `log`.
-fn riptide(url: &str, port: u16, metrics: u16, work: &Path, log: &Path) -> Process {
-    let p = Process(
-        Command::new(env!("CARGO_BIN_EXE_riptide"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--worker-threads",
-                "2",
-                "--metrics-port",
-                &metrics.to_string(),
-            ])
-            .args(["--database-url", url])
-            .args(["--data-dir", work.join("data").to_str().unwrap()])
-            .args(["--queue-memory-mb", "1", "--batch-timeout-seconds", "0.2"])
-            .env("LOG_LEVEL", "info")
-            .env("NO_COLOR", "1")
-            .env_remove("DATABASE_URL")
-            .stdout(File::create(log).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("riptide starts"),
-    );
-    eventually("riptide's store up", || {
-        std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok()
-            && metric(metrics, "riptide_database_up") >= 1.0
-    });
-    p
-}
-
 /// `loadgen` sending [`ROUTERS`] routers' tables to `port` at `rate`
 /// routes per second, then `--verify` against `url`; its report goes to
 /// `work/loadgen.out` and `work/loadgen.err`.
@@ -267,7 +237,7 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
     let work = workdir("outage");
     let log_path = work.join("riptide.log");
     let (port, metrics) = (free_port(), free_port());
-    let _riptide = riptide(&cluster.url(), port, metrics, &work, &log_path);
+    let _riptide = riptide_process(&cluster.url(), port, metrics, &work.join("data"), &log_path);
     let loadgen = loadgen(port, &cluster.url(), RATE, &work);
     let started = Instant::now();
 
@@ -351,7 +321,13 @@ fn riptide_killed_under_load_and_restarted_routers_dump_again() {
     let url = db.url_via(None);
     let work = workdir("kill");
     let (port, metrics) = (free_port(), free_port());
-    let mut first = riptide(&url, port, metrics, &work, &work.join("first.log"));
+    let mut first = riptide_process(
+        &url,
+        port,
+        metrics,
+        &work.join("data"),
+        &work.join("first.log"),
+    );
     let started = Instant::now();
     let loadgen = loadgen(port, &url, 4 * RATE, &work);
     eventually("routes stored", || {
@@ -360,7 +336,13 @@ fn riptide_killed_under_load_and_restarted_routers_dump_again() {
     first.0.kill().unwrap();
     first.0.wait().unwrap();
     let killed_at = db.rows("SELECT now()::text")[0][0].clone();
-    let _second = riptide(&url, port, metrics, &work, &work.join("second.log"));
+    let _second = riptide_process(
+        &url,
+        port,
+        metrics,
+        &work.join("data"),
+        &work.join("second.log"),
+    );
     let report = verified(loadgen, started, &work);
 
     // Every router lost its session and came back to the new collector.

@@ -30,7 +30,7 @@ use riptide::wire::bmp::route_monitoring::RouteMonitoring;
 use riptide::wire::encode::{self, UpdateBuilder};
 use riptide::wire::frame::{DEFAULT_MAX_MESSAGE_LEN, Frames, MessageType};
 
-use super::netfuzz::total;
+use super::netfuzz::{scrape, total};
 
 #[derive(Parser)]
 struct Args {
@@ -363,6 +363,16 @@ struct Model {
 }
 
 impl Model {
+    /// The first `n` current IPv4 prefixes of `peer` (as [`Row`] names it).
+    fn v4_prefixes(&self, peer: &str, n: usize) -> Vec<String> {
+        self.rib
+            .iter()
+            .filter(|r| r.0 == peer && r.2.contains('.'))
+            .take(n)
+            .map(|r| r.2.clone())
+            .collect()
+    }
+
     fn feed(&mut self, stream: &[u8]) {
         for f in Frames::new(stream, DEFAULT_MAX_MESSAGE_LEN) {
             let f = f.unwrap();
@@ -538,13 +548,7 @@ fn full_tables_updates_and_withdrawals(db: &dyn Db) {
 
     // Announcements only, but of routes already there and one announced
     // twice in what is one batch: merged, the last one wins.
-    let twice: Vec<String> = model
-        .rib
-        .iter()
-        .filter(|r| r.0 == " 10.0.0.2" && r.2.contains('.'))
-        .take(6)
-        .map(|r| r.2.clone())
-        .collect();
+    let twice = model.v4_prefixes(" 10.0.0.2", 6);
     let t: Vec<&str> = twice.iter().map(String::as_str).collect();
     let mut again = Vec::new();
     update(&mut again, 2, &t, &[], 444);
@@ -575,13 +579,7 @@ fn full_tables_updates_and_withdrawals(db: &dyn Db) {
     // Updates: new attributes for some, withdrawals for others, a route
     // announced and withdrawn (and another withdrawn then announced) in
     // what is one batch.
-    let first: Vec<String> = model
-        .rib
-        .iter()
-        .filter(|r| r.0 == " 10.0.0.1" && r.2.contains('.'))
-        .take(40)
-        .map(|r| r.2.clone())
-        .collect();
+    let first = model.v4_prefixes(" 10.0.0.1", 40);
     let f: Vec<&str> = first.iter().map(String::as_str).collect();
     let mut more = Vec::new();
     update(&mut more, 1, &f[..10], &[], 222);
@@ -1174,26 +1172,43 @@ impl Drop for Process {
     }
 }
 
-fn riptide_process(db: &Pg, url: &str, data: &std::path::Path, port: u16) -> Process {
-    Process(
+/// The `riptide` binary on `port` (metrics on `metrics`), storing into
+/// `url` with `data` as its data directory and its log in `log`; returns
+/// once its store is up.
+pub(crate) fn riptide_process(
+    url: &str,
+    port: u16,
+    metrics: u16,
+    data: &std::path::Path,
+    log: &std::path::Path,
+) -> Process {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let p = Process(
         Command::new(env!("CARGO_BIN_EXE_riptide"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
             .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
                 "--worker-threads",
                 "2",
+                "--metrics-port",
+                &metrics.to_string(),
             ])
             .args(["--database-url", url, "--data-dir", data.to_str().unwrap()])
             .args(["--queue-memory-mb", "1", "--batch-timeout-seconds", "0.2"])
-            .args(["--metrics-port", "0"])
-            .env("LOG_LEVEL", "warn")
+            .env("LOG_LEVEL", "info")
+            .env("NO_COLOR", "1")
             .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(log).unwrap())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| panic!("starting riptide for {}: {e}", db.schema))
-            .unwrap(),
-    )
+            .expect("riptide starts"),
+    );
+    eventually("riptide's store up", || {
+        TcpStream::connect(("127.0.0.1", metrics)).is_ok()
+            && total(&scrape(metrics), "riptide_database_up", "") >= 1.0
+    });
+    p
 }
 
 pub(crate) fn free_port() -> u16 {
@@ -1233,7 +1248,8 @@ fn postgres_collector_killed_and_restarted() {
     let mut model = Model::default();
     model.feed(&a);
 
-    let mut first = riptide_process(&db, &url, &data.dir, port);
+    let log = data.dir.join("riptide.log");
+    let mut first = riptide_process(&url, port, free_port(), &data.dir, &log);
     let mut s = connect_retrying(port);
     s.write_all(&a[..a.len() / 3]).unwrap();
     eventually("some routes stored", || {
@@ -1256,7 +1272,7 @@ fn postgres_collector_killed_and_restarted() {
     );
 
     proxy.set_up(true);
-    let mut second = riptide_process(&db, &url, &data.dir, port);
+    let mut second = riptide_process(&url, port, free_port(), &data.dir, &log);
     // The spill is replayed (history complete), then the killed run's
     // peers end: nothing is current until the router re-dumps.
     let start = Instant::now();
