@@ -1,12 +1,13 @@
 //! Faults under load, end to end with the shipped binaries: `loadgen`
 //! streams full tables from several routers into the `riptide` binary
-//! while the test kills every database connection and then stops the
-//! PostgreSQL server itself for 30 seconds. The store must converge to
-//! exactly what the routers sent (`loadgen --verify`), history must hold
-//! every announcement once, and the metrics and logs must tell the
-//! operator what happened.
+//! while the test kills every database connection and stops the
+//! PostgreSQL server for 30 seconds; stops it with the spill directory
+//! on a small tmpfs that fills; holds a long lock on the RIB; or SIGKILLs
+//! the collector. The store must converge to exactly what the routers
+//! sent (`loadgen --verify`), history must hold every announcement once,
+//! and the metrics and logs must tell the operator what happened.
 //!
-//! The server stopped is a cluster of this test's own (`initdb` in a
+//! The servers stopped are clusters of the tests' own (`initdb` in a
 //! temporary directory, as the `postgres` user when run as root): the
 //! shared test cluster cannot be stopped under the other tests.
 
@@ -17,7 +18,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use super::netfuzz::{scrape, total};
-use super::store::{Db, Pg, Process, eventually, free_port, pg_rows, riptide_process};
+use super::store::{Db, Pg, Process, Tmpfs, eventually, free_port, pg_rows, riptide_process};
 
 /// Routers, peers per router, and prefixes per table that loadgen sends.
 const ROUTERS: u32 = 4;
@@ -237,7 +238,14 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
     let work = workdir("outage");
     let log_path = work.join("riptide.log");
     let (port, metrics) = (free_port(), free_port());
-    let _riptide = riptide_process(&cluster.url(), port, metrics, &work.join("data"), &log_path);
+    let _riptide = riptide_process(
+        &cluster.url(),
+        port,
+        metrics,
+        &work.join("data"),
+        &log_path,
+        &[],
+    );
     let loadgen = loadgen(port, &cluster.url(), RATE, &work);
     let started = Instant::now();
 
@@ -274,41 +282,166 @@ fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
         started.elapsed().as_secs_f64()
     );
     verified(loadgen, started, &work);
-    let log = std::fs::read_to_string(&log_path).unwrap();
 
-    // Reading from the routers never stopped: no router reconnected.
-    assert_eq!(
-        metric(metrics, "riptide_connections_accepted_total"),
-        f64::from(ROUTERS)
-    );
+    // Reading from the routers never stopped.
+    each_router_connected_once(metrics);
     // During the outage the metrics said so.
     assert_eq!(total(&scrape_in_outage, "riptide_database_up", ""), 0.0);
     assert!(total(&scrape_in_outage, "riptide_spill_bytes", "") > 0.0);
     // After it, the spill is replayed and the store is up again.
+    spill_replayed(metrics);
+    assert!(metric(metrics, "riptide_database_reconnects_total") > reconnects);
+    // And the log told the operator.
+    log_says(
+        &log_path,
+        &[
+            "database unavailable: batches are queued (then spilled) and retried",
+            "database reachable again",
+        ],
+    );
+    history_holds_each_announcement_once(&cluster.url());
+    // (A failed test leaves `work`, with the logs, for a look.)
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The database server stops while the routers dump, and the spill
+/// directory sits on a 3 MiB tmpfs that fills: the collector says so,
+/// stops reading from the routers (back-pressure) rather than dropping
+/// anything, and reads on once the server is back; the store ends exact.
+#[test]
+fn spill_disk_full_under_load_pauses_reading_and_loses_nothing() {
+    let cluster = Cluster::create("diskfull");
+    let work = workdir("diskfull");
+    let data = work.join("data");
+    let _disk = Tmpfs::mount(&data, "3m");
+    let log_path = work.join("riptide.log");
+    let (port, metrics) = (free_port(), free_port());
+    let _riptide = riptide_process(
+        &cluster.url(),
+        port,
+        metrics,
+        &data,
+        &log_path,
+        &["--queue-depth", "2"],
+    );
+    let loadgen = loadgen(port, &cluster.url(), 4 * RATE, &work);
+    let started = Instant::now();
+    eventually("routes stored", || {
+        pg_rows(&cluster.url(), "SELECT count(*) FROM rib")[0][0] != "0"
+    });
+    cluster.stop("fast");
+
+    // The disk fills (batches read back stay on it until their whole
+    // segment is stored, so it can be full of those) and reading stops
+    // short of the tables' end.
+    eventually("the spill disk full and reading paused", || {
+        let before = scrape(metrics);
+        sleep(Duration::from_secs(2));
+        let after = scrape(metrics);
+        let read = total(&after, "bmp_routes_announced_total", "");
+        total(&after, "riptide_shard_paused", "") >= 1.0
+            && read == total(&before, "bmp_routes_announced_total", "")
+            && read < f64::from(ROUTERS * PEERS * (V4 + V6))
+    });
+    assert_eq!(metric(metrics, "riptide_database_up"), 0.0);
+    log_says(
+        &log_path,
+        &[
+            "cannot spill to disk: batches stay in memory and reading from routers will pause",
+            "store writer queue full: processing falls behind, reading from routers pauses",
+        ],
+    );
+    cluster.start();
+    verified(loadgen, started, &work);
+    each_router_connected_once(metrics);
+    spill_replayed(metrics);
+    history_holds_each_announcement_once(&cluster.url());
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// A long lock on the current RIB holds every RIB write for 10 s while
+/// the routers dump: the collector reads on (its queue spills), the
+/// metrics and log show the slow commits, and the store ends exact.
+#[test]
+fn slow_database_long_lock_under_load() {
+    let db = Pg::new("faults_lock");
+    let url = db.url_via(None);
+    let work = workdir("lock");
+    let log_path = work.join("riptide.log");
+    let (port, metrics) = (free_port(), free_port());
+    let _riptide = riptide_process(&url, port, metrics, &work.join("data"), &log_path, &[]);
+    let loadgen = loadgen(port, &url, 2 * RATE, &work);
+    let started = Instant::now();
+    eventually("routes stored", || {
+        db.count("SELECT count(*) FROM rib") > 10_000
+    });
+    let lock_url = url.clone();
+    let lock = std::thread::spawn(move || {
+        pg_rows(
+            &lock_url,
+            "BEGIN; LOCK TABLE rib IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(10); COMMIT",
+        )
+    });
+    // Routes are read all the while the RIB is locked.
+    sleep(Duration::from_secs(1));
+    let read = metric(metrics, "bmp_routes_announced_total");
+    sleep(Duration::from_secs(6));
+    assert!(
+        !lock.is_finished() && metric(metrics, "bmp_routes_announced_total") > read,
+        "the collector reads while the database is slow"
+    );
+    lock.join().unwrap();
+    verified(loadgen, started, &work);
+    let longest = total(
+        &scrape(metrics),
+        "riptide_batch_commit_summary_seconds",
+        "quantile=\"1\"",
+    );
+    assert!(longest > 3.0, "longest commit {longest} s");
+    log_says(
+        &log_path,
+        &["database slow: a batch took over a second to commit"],
+    );
+    each_router_connected_once(metrics);
+    spill_replayed(metrics);
+    history_holds_each_announcement_once(&url);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// Each router connected once (to this collector process).
+fn each_router_connected_once(metrics: u16) {
+    assert_eq!(
+        metric(metrics, "riptide_connections_accepted_total"),
+        f64::from(ROUTERS)
+    );
+}
+
+/// The spill is replayed, the store up, and no batch was refused.
+fn spill_replayed(metrics: u16) {
     eventually("the spill replayed", || {
         metric(metrics, "riptide_spill_bytes") == 0.0
             && metric(metrics, "riptide_database_up") >= 1.0
     });
-    assert!(metric(metrics, "riptide_database_reconnects_total") > reconnects);
     assert_eq!(metric(metrics, "riptide_batches_rejected_total"), 0.0);
-    // And the log told the operator.
-    for line in [
-        "database unavailable: batches are queued (then spilled) and retried",
-        "database reachable again",
-    ] {
+}
+
+/// The collector's log holds each of `lines`.
+fn log_says(path: &Path, lines: &[&str]) {
+    let log = std::fs::read_to_string(path).unwrap();
+    for line in lines {
         assert!(log.contains(line), "log lacks {line:?}:\n{log}");
     }
+}
 
-    // History holds every announcement once.
+/// History holds each announcement loadgen sent exactly once.
+fn history_holds_each_announcement_once(url: &str) {
     let routes = u64::from(ROUTERS * PEERS * (V4 + V6));
     let history = pg_rows(
-        &cluster.url(),
+        url,
         "SELECT count(*), count(DISTINCT (peer_id, prefix, path_id)) FROM route_history \
           WHERE action = 'announce'",
     );
     assert_eq!(history[0], [routes.to_string(), routes.to_string()]);
-    // (A failed test leaves `work`, with the logs, for a look.)
-    let _ = std::fs::remove_dir_all(&work);
 }
 
 /// SIGKILL of the collector in the middle of the dumps: the routers lose
@@ -327,6 +460,7 @@ fn riptide_killed_under_load_and_restarted_routers_dump_again() {
         metrics,
         &work.join("data"),
         &work.join("first.log"),
+        &[],
     );
     let started = Instant::now();
     let loadgen = loadgen(port, &url, 4 * RATE, &work);
@@ -342,6 +476,7 @@ fn riptide_killed_under_load_and_restarted_routers_dump_again() {
         metrics,
         &work.join("data"),
         &work.join("second.log"),
+        &[],
     );
     let report = verified(loadgen, started, &work);
 
@@ -351,10 +486,7 @@ fn riptide_killed_under_load_and_restarted_routers_dump_again() {
         ROUTERS as usize,
         "{report}"
     );
-    assert_eq!(
-        metric(metrics, "riptide_connections_accepted_total"),
-        f64::from(ROUTERS)
-    );
+    each_router_connected_once(metrics);
     // Each peer the killed run had up was ended at the restart.
     let ended = db.count(
         "SELECT count(DISTINCT peer_id) FROM peer_events \

@@ -1087,10 +1087,10 @@ fn postgres_down_mid_stream_spills_and_recovers() {
 }
 
 /// A small tmpfs mounted on a directory for the life of the value.
-struct Tmpfs(PathBuf);
+pub(crate) struct Tmpfs(PathBuf);
 
 impl Tmpfs {
-    fn mount(dir: &std::path::Path, size: &str) -> Self {
+    pub(crate) fn mount(dir: &std::path::Path, size: &str) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let ok = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -1173,14 +1173,15 @@ impl Drop for Process {
 }
 
 /// The `riptide` binary on `port` (metrics on `metrics`), storing into
-/// `url` with `data` as its data directory and its log in `log`; returns
-/// once its store is up.
+/// `url` with `data` as its data directory, `extra` arguments and its log
+/// in `log`; returns once its store is up.
 pub(crate) fn riptide_process(
     url: &str,
     port: u16,
     metrics: u16,
     data: &std::path::Path,
     log: &std::path::Path,
+    extra: &[&str],
 ) -> Process {
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).unwrap();
@@ -1196,6 +1197,7 @@ pub(crate) fn riptide_process(
             ])
             .args(["--database-url", url, "--data-dir", data.to_str().unwrap()])
             .args(["--queue-memory-mb", "1", "--batch-timeout-seconds", "0.2"])
+            .args(extra)
             .env("LOG_LEVEL", "info")
             .env("NO_COLOR", "1")
             .env_remove("DATABASE_URL")
@@ -1249,7 +1251,7 @@ fn postgres_collector_killed_and_restarted() {
     model.feed(&a);
 
     let log = data.dir.join("riptide.log");
-    let mut first = riptide_process(&url, port, free_port(), &data.dir, &log);
+    let mut first = riptide_process(&url, port, free_port(), &data.dir, &log, &[]);
     let mut s = connect_retrying(port);
     s.write_all(&a[..a.len() / 3]).unwrap();
     eventually("some routes stored", || {
@@ -1272,7 +1274,7 @@ fn postgres_collector_killed_and_restarted() {
     );
 
     proxy.set_up(true);
-    let mut second = riptide_process(&url, port, free_port(), &data.dir, &log);
+    let mut second = riptide_process(&url, port, free_port(), &data.dir, &log, &[]);
     // The spill is replayed (history complete), then the killed run's
     // peers end: nothing is current until the router re-dumps.
     let start = Instant::now();
