@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -1186,7 +1186,8 @@ pub(crate) fn riptide_process(
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).unwrap();
     }
-    let p = Process(
+    let file = std::fs::File::create(log).unwrap();
+    let mut p = Process(
         Command::new(env!("CARGO_BIN_EXE_riptide"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args([
@@ -1201,24 +1202,43 @@ pub(crate) fn riptide_process(
             .env("LOG_LEVEL", "info")
             .env("NO_COLOR", "1")
             .env_remove("DATABASE_URL")
-            .stdout(std::fs::File::create(log).unwrap())
-            .stderr(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
             .spawn()
             .expect("riptide starts"),
     );
     eventually("riptide's store up", || {
+        if let Ok(Some(status)) = p.0.try_wait() {
+            panic!(
+                "riptide exited ({status}) before its store was up; its log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
         TcpStream::connect(("127.0.0.1", metrics)).is_ok()
             && total(&scrape(metrics), "riptide_database_up", "") >= 1.0
     });
     p
 }
 
+/// A port nothing listens on, for a process a test starts. Taken below
+/// Linux's ephemeral range (32768 and up): a port from `bind(0)` can be
+/// given to an outgoing connection (loadgen's, a proxy's) before the
+/// process binds it, and the process then fails to start. Each call of
+/// this test binary gets another port, from an offset that differs per
+/// run.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    const LOW: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    let offset = u16::try_from(std::process::id() % u32::from(SPAN)).unwrap_or(0);
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = LOW + (offset + n % SPAN) % SPAN;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {LOW} and {}", LOW + SPAN);
 }
 
 pub(crate) fn connect_retrying(port: u16) -> TcpStream {
