@@ -89,7 +89,9 @@ pub struct Config {
     pub io_driver: IoDriver,
 
     /// Seconds without End-of-RIB after a Peer Up before routes the peer
-    /// had and did not re-announce are withdrawn.
+    /// had and did not re-announce are withdrawn; also how long a peer
+    /// whose router session was lost keeps its routes (stale) without
+    /// being brought up again.
     #[arg(long, env = "STALE_TIMEOUT_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub stale_timeout_seconds: u64,
 

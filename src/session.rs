@@ -16,7 +16,10 @@
 //!   that RIB's routes from earlier epochs. Where End-of-RIB never comes,
 //!   the stale timeout sweeps every RIB of the peer.
 //! - When the session ends (Termination, or the TCP session lost), every
-//!   peer ends, exactly as with Peer Down.
+//!   peer ends. Unlike after Peer Down, the BGP sessions may well be up
+//!   still: the stores keep the peers' routes, stale, until the router
+//!   brings each peer up again and re-dumps it (then the sweep above
+//!   removes what it did not re-announce) or the stale timeout passes.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -288,7 +288,7 @@ pub struct WriterStats {
     /// Arrival to commit, per batch.
     pub end_to_end: Latency,
     /// Duration per operation ([`Operation`]).
-    pub queries: [Latency; 6],
+    pub queries: [Latency; 7],
 }
 
 impl WriterStats {
@@ -331,16 +331,20 @@ pub enum Operation {
     /// As [`Self::BatchRib`], for a batch of new routes only, COPied
     /// straight into the RIB.
     BatchRibCopy = 5,
+    /// As [`Self::BatchRib`], for a batch of a re-dump over kept routes:
+    /// unchanged routes noted, the others (and their history) written.
+    BatchRibRedump = 6,
 }
 
 /// Names of [`Operation`]s, by value.
-const OPERATIONS: [&str; 6] = [
+const OPERATIONS: [&str; 7] = [
     "batch_rib",
     "batch_history",
     "cleanup",
     "maintenance",
     "route_count",
     "batch_rib_copy",
+    "batch_rib_redump",
 ];
 
 /// Current routes of one peer RIB, as counted in the store.

@@ -66,8 +66,13 @@ pub enum EventKind {
     /// Routes of a peer (RIB) that had no Peer Up of its own in this
     /// epoch: every peer column.
     PeerSeen,
-    /// Peer Down or session end: `a` the reason, `b` its detail.
+    /// Peer Down: `a` the reason, `b` its detail.
     PeerDown,
+    /// The router session ended (Termination, or the TCP session lost)
+    /// with the peer up: its routes stay, stale, until the router brings
+    /// the peer up again and re-dumps, or the stale timeout passes. `a`
+    /// the reason.
+    PeerLost,
     /// End-of-RIB: `a` the family.
     EndOfRib,
     /// The re-dump is complete: routes of earlier epochs are stale.
@@ -77,7 +82,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::RouterConnected,
         Self::Initiation,
         Self::Termination,
@@ -85,6 +90,7 @@ impl EventKind {
         Self::PeerUp,
         Self::PeerSeen,
         Self::PeerDown,
+        Self::PeerLost,
         Self::EndOfRib,
         Self::StaleSweep,
         Self::Mirroring,
@@ -103,6 +109,7 @@ impl EventKind {
             Self::EndOfRib => 8,
             Self::StaleSweep => 9,
             Self::Mirroring => 10,
+            Self::PeerLost => 11,
         }
     }
 

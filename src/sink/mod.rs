@@ -28,15 +28,18 @@ use crate::wire::bmp::peer_down::PeerDown;
 use crate::wire::bmp::peer_up::PeerUp;
 use crate::wire::bmp::stats::StatisticsReport;
 
-/// Why all of a peer's routes end.
+/// Why a peer ends.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum PeerEnd<'a> {
-    /// The router sent Peer Down.
+    /// The router sent Peer Down: the peer's routes are gone.
     PeerDown(&'a PeerDown<'a>),
-    /// The router sent Termination; its peers end with it.
+    /// The router sent Termination. Its BGP sessions may be up still: the
+    /// stores keep the peer's routes, stale, until the router brings the
+    /// peer up again and re-dumps it, or the stale timeout passes.
     Termination,
     /// The TCP session ended without Termination, for the reason given
-    /// (`router closed the connection`, `collector shutdown`, ...).
+    /// (`router closed the connection`, `collector shutdown`, ...): as
+    /// [`Self::Termination`].
     Disconnect(&'static str),
 }
 
@@ -57,9 +60,9 @@ pub trait Sink {
     /// told apart from those re-announced in this one.
     fn peer_up(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64, msg: &PeerUp<'_>);
 
-    /// A peer went down, or its router session ended: all its routes end,
-    /// in every RIB. `epoch` is the session that ended (0 for a peer that
-    /// never sent Peer Up).
+    /// A peer went down (its routes end, in every RIB), or its router
+    /// session ended (its routes are stale: see [`PeerEnd`]). `epoch` is
+    /// the session that ended (0 for a peer that never sent Peer Up).
     fn peer_down(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64, end: PeerEnd<'_>);
 
     /// One route of a Route Monitoring message.
@@ -241,6 +244,7 @@ impl Store {
                     // the writers have the rest.
                     shutdown_timeout: config.shutdown_timeout() * 2 / 3,
                     peer_routes_interval: config.peer_routes_interval(),
+                    stale_timeout: config.stale_timeout(),
                 };
                 let (senders, w) = writer::start(settings, shards, depth, metrics.clone())?;
                 (senders, Writers::Postgres(w))
@@ -250,6 +254,7 @@ impl Store {
                     path: config.data_dir.join("riptide.db"),
                     retention_days: config.retention_days,
                     peer_routes_interval: config.peer_routes_interval(),
+                    stale_timeout: config.stale_timeout(),
                 };
                 let (tx, t) = sqlite::start(settings, depth, metrics.clone())?;
                 (vec![tx], Writers::Sqlite(t))

@@ -412,13 +412,13 @@ impl Sink for StoreSink {
     fn peer_down(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64, end: PeerEnd<'_>) {
         let mut detail = std::mem::take(&mut self.scratch);
         detail.clear();
-        let reason = match end {
+        let (kind, reason) = match end {
             PeerEnd::PeerDown(d) => {
                 write_down_detail(&mut detail, d);
-                d.reason.name()
+                (EventKind::PeerDown, d.reason.name())
             }
-            PeerEnd::Termination => "router terminated",
-            PeerEnd::Disconnect(why) => why,
+            PeerEnd::Termination => (EventKind::PeerLost, "router terminated"),
+            PeerEnd::Disconnect(why) => (EventKind::PeerLost, why),
         };
         let ip = canonical(router.ip());
         self.last_seen = None;
@@ -426,7 +426,7 @@ impl Sink for StoreSink {
             let id = peer_id(ip, &peer, rib);
             self.seen_peers.remove(&id);
             self.event(
-                EventKind::PeerDown,
+                kind,
                 router,
                 PeerRef::Id(id),
                 epoch,

@@ -21,13 +21,20 @@
 //!   follow, in order, a statement each (they are rare).
 //! - history: the history and statistics rows are binary-COPied straight
 //!   into `route_history` and `stats` (append-only, so the two parts need
-//!   no order between them).
+//!   no order between them); in a re-dump the main part writes the history
+//!   of the routes that changed instead.
 //!
-//! Peer Down and session loss raise the peer's `flushed_below` to hide its
-//! routes from `routes` at once; writer 0 deletes the hidden rows in the
-//! background, in chunks, between batches. The stale sweep after a re-dump
-//! deletes the routes of earlier epochs and records them in history as
-//! `stale`.
+//! Peer Down raises the peer's `flushed_below` to hide its routes from
+//! `routes` at once; writer 0 deletes the hidden rows in the background,
+//! in chunks, between batches. A router session lost (or ended by
+//! Termination) leaves its peers `stale` with their routes current; a
+//! stale peer not brought up again within the stale timeout goes down as
+//! with Peer Down (writer 0 checks once a second). The re-dump after a
+//! Peer Up over kept routes takes its own way ([`RIB_REDUMP`]): an
+//! unchanged route is not rewritten and gets no history row, only a note
+//! in `rib_seen`. The stale sweep after a re-dump deletes the routes of
+//! earlier epochs neither re-announced nor noted, and records them in
+//! history as `stale`.
 //!
 //! While the database is down or slow the writer keeps taking batches
 //! from its shard into its queue (memory, then spill files: see
@@ -36,8 +43,8 @@
 //! `DATA_DIR/rejected/` and logged, so that it cannot stop the stream.
 //!
 //! At startup, before any new batch, writer 0 replays the spill files of
-//! the previous run and then ends every peer that run left up ("collector
-//! restart"): their routers reconnect and re-dump.
+//! the previous run and then marks every peer that run left up stale
+//! ("collector restart"): their routers reconnect and re-dump.
 #![forbid(unsafe_code)]
 
 use std::cell::Cell;
@@ -63,11 +70,18 @@ use super::spill::{Queue, QueueLimits, Taken};
 use crate::metrics::{Metrics, Operation, PeerRoutes};
 
 /// The migrations, in order: (version, name, SQL).
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "0001_schema",
-    include_str!("../../migrations/postgres/0001_schema.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "0001_schema",
+        include_str!("../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "0002_redump",
+        include_str!("../../migrations/postgres/0002_redump.sql"),
+    ),
+];
 
 /// Any fixed key for the advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x7269_7074_6964_6501;
@@ -155,6 +169,54 @@ const RIB_GONE: &str = ", gone AS (
        AND r.prefix = l.prefix AND r.path_id = l.path_id AND r.epoch <= l.epoch
 )";
 
+/// A batch of announcements in a re-dump over kept routes (a peer whose
+/// earlier-epoch routes are still current). The first announcement of a
+/// route in the batch that equals its current row (attribute set, labels,
+/// family) is no change: no history row. When it is also the route's
+/// only one in the batch, the row is left as it is and noted in
+/// `rib_seen` for the stale sweep. Everything else goes into history and
+/// into the RIB as in [`RIB`].
+const RIB_REDUMP: &str = "
+WITH firsts AS MATERIALIZED (
+    SELECT DISTINCT ON (peer_id, rd, prefix, path_id) *,
+           count(*) OVER (PARTITION BY peer_id, rd, prefix, path_id) AS n
+      FROM stage_routes ORDER BY peer_id, rd, prefix, path_id, seq
+), kept AS MATERIALIZED (
+    SELECT f.seq, f.n, f.peer_id, f.epoch, f.rd, f.prefix, f.path_id
+      FROM firsts f
+      JOIN rib r ON r.peer_id = f.peer_id AND r.rd = f.rd AND r.prefix = f.prefix AND r.path_id = f.path_id
+      JOIN peers p ON p.id = r.peer_id
+     WHERE r.epoch >= p.flushed_below AND r.epoch <= f.epoch
+       AND r.attrs_id = f.attrs_id AND r.afi = f.afi AND r.safi = f.safi
+       AND r.labels IS NOT DISTINCT FROM f.labels
+), seen AS (
+    INSERT INTO rib_seen SELECT peer_id, epoch, rd, prefix, path_id FROM kept WHERE n = 1
+), history AS (
+    INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
+    SELECT ts, peer_id, rd, prefix, path_id, afi, safi, labels, 'announce', attrs_id
+      FROM stage_routes WHERE seq NOT IN (SELECT seq FROM kept)
+)
+INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
+SELECT DISTINCT ON (peer_id, rd, prefix, path_id)
+       peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
+  FROM stage_routes s
+ WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.n = 1 AND k.peer_id = s.peer_id AND k.rd = s.rd
+                                          AND k.prefix = s.prefix AND k.path_id = s.path_id)
+ ORDER BY peer_id, rd, prefix, path_id, seq DESC
+ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
+   SET afi = excluded.afi, safi = excluded.safi, labels = excluded.labels,
+       attrs_id = excluded.attrs_id, epoch = excluded.epoch,
+       last_updated = excluded.last_updated,
+       first_seen = CASE WHEN r.epoch < (SELECT flushed_below FROM peers WHERE id = r.peer_id)
+                         THEN excluded.first_seen ELSE r.first_seen END
+ WHERE r.epoch <= excluded.epoch";
+
+/// Whether a peer's routes of epochs before `$2` are still current: its
+/// dump in epoch `$2` is then a re-dump ([`RIB_REDUMP`]).
+const KEPT_ROUTES: &str = "
+SELECT EXISTS (SELECT 1 FROM rib r JOIN peers p ON p.id = r.peer_id
+                WHERE r.peer_id = $1 AND r.epoch < $2 AND r.epoch >= p.flushed_below)";
+
 const ROUTER_CONNECTED: &str = "
 WITH r AS (
     INSERT INTO routers (id, address, first_seen, last_seen, connected) VALUES ($1, $2, $3, $3, true)
@@ -179,6 +241,8 @@ WITH p AS (
        SET peer_as = excluded.peer_as, bgp_id = excluded.bgp_id, state = 'up',
            epoch = GREATEST(peers.epoch, excluded.epoch),
            capabilities = excluded.capabilities, last_up = excluded.last_up
+), notes AS (
+    DELETE FROM rib_seen WHERE peer_id = $1 AND epoch < $10
 )
 INSERT INTO peer_events VALUES ($12, $1, 'up', $10, NULL, $11)";
 
@@ -186,8 +250,9 @@ const PEER_SEEN: &str = "
 INSERT INTO peers (id, router_id, router_address, peer_type, rd, peer_address, peer_as, bgp_id,
                    rib, state, epoch, first_seen, last_up)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'up', $10, $11, $11)
-ON CONFLICT (id) DO UPDATE SET state = 'up', epoch = excluded.epoch, last_up = excluded.last_up
- WHERE peers.epoch < excluded.epoch";
+ON CONFLICT (id) DO UPDATE SET state = 'up', epoch = GREATEST(peers.epoch, excluded.epoch),
+                               last_up = excluded.last_up
+ WHERE peers.epoch < excluded.epoch OR peers.state = 'stale'";
 
 const PEER_DOWN: &str = "
 WITH p AS (
@@ -195,8 +260,30 @@ WITH p AS (
                      flushed_below = GREATEST(flushed_below, $2 + 1), cleanup_pending = true
      WHERE id = $1 AND epoch <= $2
     RETURNING id
+), notes AS (
+    DELETE FROM rib_seen WHERE peer_id = $1 AND epoch <= $2
 )
 INSERT INTO peer_events SELECT $3, id, 'down', $2, $4, $5 FROM p";
+
+/// The router session ended with the peer up: its routes stay, `stale`.
+const PEER_LOST: &str = "
+WITH p AS (
+    UPDATE peers SET state = 'stale', last_down = $3, last_down_reason = $4
+     WHERE id = $1 AND epoch <= $2 AND state = 'up'
+    RETURNING id
+)
+INSERT INTO peer_events SELECT $3, id, 'lost', $2, $4, NULL FROM p";
+
+/// Stale peers not brought up again within `$1` seconds: down, their
+/// routes flushed.
+const STALE_EXPIRED: &str = "
+WITH p AS (
+    UPDATE peers SET state = 'down', last_down_reason = 'stale timeout',
+                     flushed_below = GREATEST(flushed_below, epoch + 1), cleanup_pending = true
+     WHERE state = 'stale' AND last_down < now() - make_interval(secs => $1)
+    RETURNING id, epoch
+)
+INSERT INTO peer_events SELECT now(), id, 'down', epoch, 'stale timeout', NULL FROM p";
 
 const END_OF_RIB: &str = "
 INSERT INTO peer_events SELECT $2, id, 'end-of-rib', epoch, $3, NULL FROM peers WHERE id = $1";
@@ -206,7 +293,12 @@ WITH p AS (SELECT id, flushed_below FROM peers WHERE id = $1),
 gone AS (
     DELETE FROM rib r USING p
      WHERE r.peer_id = p.id AND r.epoch >= p.flushed_below AND r.epoch < $2
+       AND NOT EXISTS (SELECT 1 FROM rib_seen s
+                        WHERE s.peer_id = r.peer_id AND s.epoch = $2 AND s.rd = r.rd
+                          AND s.prefix = r.prefix AND s.path_id = r.path_id)
     RETURNING r.*
+), notes AS (
+    DELETE FROM rib_seen WHERE peer_id = $1 AND epoch <= $2
 ), h AS (
     INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
     SELECT $3, peer_id, rd, prefix, path_id, afi, safi, labels, 'stale', NULL FROM gone
@@ -222,14 +314,13 @@ SELECT host(p.router_address), host(p.peer_address), p.rib, count(*)
 
 const MIRRORING: &str = "INSERT INTO peer_events VALUES ($2, $1, 'mirroring', 0, $3, $4)";
 
-const RESTART_FLUSH: &str = "
+const RESTART_STALE: &str = "
 WITH p AS (
-    UPDATE peers SET state = 'down', last_down = now(), last_down_reason = 'collector restart',
-                     flushed_below = GREATEST(flushed_below, epoch + 1), cleanup_pending = true
+    UPDATE peers SET state = 'stale', last_down = now(), last_down_reason = 'collector restart'
      WHERE state = 'up'
     RETURNING id, epoch
 )
-INSERT INTO peer_events SELECT now(), id, 'down', epoch, 'collector restart', NULL FROM p;
+INSERT INTO peer_events SELECT now(), id, 'lost', epoch, 'collector restart', NULL FROM p;
 WITH r AS (UPDATE routers SET connected = false WHERE connected RETURNING id)
 INSERT INTO router_events SELECT now(), id, 'disconnect', 'collector restart' FROM r;";
 
@@ -252,6 +343,9 @@ pub struct PgSettings {
     /// How often writer 0 counts the current routes per peer for the
     /// metrics (`None`: never).
     pub peer_routes_interval: Option<Duration>,
+    /// How long a stale peer (router session lost) keeps its routes
+    /// without being brought up again.
+    pub stale_timeout: Duration,
 }
 
 /// Counters of one writer.
@@ -370,6 +464,8 @@ pub fn start(
                     outage_since: None,
                     last_slow: None,
                     guesses: Guesses::default(),
+                    redumps: HashMap::new(),
+                    next_expiry: Instant::now(),
                 };
                 rt.block_on(w.run())
             })?;
@@ -389,13 +485,25 @@ struct Conn {
 }
 
 /// The two parts of a batch, applied concurrently in their own
-/// transactions and recorded apart in `applied_batches`.
+/// transactions and recorded apart in `applied_batches`; each knows
+/// whether the batch is a re-dump over kept routes ([`is_redump`]).
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 enum Part {
-    /// Attribute sets, the current RIB, events.
-    Main = 0,
-    /// History and statistics.
-    History = 1,
+    /// Attribute sets, the current RIB, events; in a re-dump, the history
+    /// of the routes that changed too ([`RIB_REDUMP`]).
+    Main(bool),
+    /// History (not in a re-dump) and statistics.
+    History(bool),
+}
+
+impl Part {
+    /// Its number in `applied_batches`.
+    fn number(self) -> i16 {
+        match self {
+            Self::Main(_) => 0,
+            Self::History(_) => 1,
+        }
+    }
 }
 
 struct Writer {
@@ -414,7 +522,15 @@ struct Writer {
     last_slow: Option<Instant>,
     /// Whether batches are worth trying as all new (see [`Odds`]).
     guesses: Guesses,
+    /// Per (peer, epoch) dumped through this writer: whether the peer's
+    /// routes of earlier epochs are current (a re-dump over kept routes).
+    redumps: HashMap<(i64, i64), bool>,
+    /// Writer 0: when stale peers are next checked for expiry.
+    next_expiry: Instant,
 }
+
+/// Entries of [`Writer::redumps`] kept at most (then it starts afresh).
+const REDUMPS_KEPT: usize = 4096;
 
 /// Why a batch did not commit.
 enum Failure {
@@ -494,9 +610,10 @@ impl Writer {
             }
             if self.id == 0 && !self.shared.ready.load(Ordering::Acquire) {
                 // The previous run's spill is at the head of writer 0's
-                // queue: it is replayed before the restart flush.
+                // queue: it is replayed before the peers that run left up
+                // are marked stale.
                 if !self.queue.has_recovered() && inflight.is_none() {
-                    match self.restart_flush().await {
+                    match self.restart_stale().await {
                         Ok(()) => {
                             self.shared.ready.store(true, Ordering::Release);
                             continue;
@@ -670,10 +787,20 @@ impl Writer {
         };
         let recorder = (&*self.shared.metrics, self.id);
         let guesses = &self.guesses;
+        let redumps = &mut self.redumps;
         let both = async {
+            let redump = is_redump(&conn.main, batch, redumps)
+                .await
+                .map_err(Failure::Retry)?;
             let (main, history) = tokio::join!(
-                timed_apply(&mut conn.main, batch, Part::Main, guesses, recorder),
-                timed_apply(&mut conn.history, batch, Part::History, guesses, recorder)
+                timed_apply(&mut conn.main, batch, Part::Main(redump), guesses, recorder),
+                timed_apply(
+                    &mut conn.history,
+                    batch,
+                    Part::History(redump),
+                    guesses,
+                    recorder
+                )
             );
             // Applied when either part was new; a part that failed is
             // retried (the other is then recognised as applied).
@@ -763,11 +890,13 @@ impl Writer {
         }
     }
 
-    /// Replayed spill done: end every peer the previous run left up.
-    async fn restart_flush(&mut self) -> Result<(), tokio_postgres::Error> {
+    /// Replayed spill done: every peer the previous run left up is stale
+    /// (its routes stay until its router re-dumps it, or the stale
+    /// timeout).
+    async fn restart_stale(&mut self) -> Result<(), tokio_postgres::Error> {
         self.connect().await?;
         match self.conn.as_ref() {
-            Some(conn) => conn.main.batch_execute(RESTART_FLUSH).await,
+            Some(conn) => conn.main.batch_execute(RESTART_STALE).await,
             None => Ok(()),
         }
     }
@@ -815,6 +944,17 @@ impl Writer {
             )
             .await?;
             record(Operation::Maintenance, started);
+        }
+        if Instant::now() >= self.next_expiry {
+            self.next_expiry = Instant::now() + Duration::from_secs(1);
+            let secs = self.shared.settings.stale_timeout.as_secs_f64();
+            let n = c.execute(STALE_EXPIRED, &[&secs]).await?;
+            if n > 0 {
+                info!(
+                    peers = n,
+                    "stale peers not brought up again within the stale timeout: down, routes flushed"
+                );
+            }
         }
         let Some(row) = c
             .query_opt(
@@ -1005,7 +1145,7 @@ async fn apply(
     let tx = client.transaction().await.map_err(classify)?;
     let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
     let fresh = tx
-        .execute(PROGRESS, &[&&*batch.stream, &seq, &(part as i16)])
+        .execute(PROGRESS, &[&&*batch.stream, &seq, &part.number()])
         .await
         .map_err(classify)?;
     if fresh == 0 {
@@ -1013,8 +1153,8 @@ async fn apply(
         return Ok(None);
     }
     let op = match part {
-        Part::Main => apply_main(&tx, batch, guesses).await,
-        Part::History => apply_history(&tx, batch)
+        Part::Main(redump) => apply_main(&tx, batch, redump, guesses).await,
+        Part::History(redump) => apply_history(&tx, batch, redump)
             .await
             .map(|()| Operation::BatchHistory),
     }
@@ -1056,12 +1196,19 @@ async fn copy_in(
     Ok(())
 }
 
-async fn apply_history(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
-    let history = "COPY route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id) \
-                   FROM STDIN (FORMAT binary)";
+/// The history part of a batch: its history rows (in a re-dump, the
+/// main part writes those of the routes that changed) and statistics.
+async fn apply_history(
+    tx: &Transaction<'_>,
+    batch: &Batch,
+    redump: bool,
+) -> Result<(), tokio_postgres::Error> {
+    let history_copy = "COPY route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id) \
+                        FROM STDIN (FORMAT binary)";
     let stats = "COPY stats (ts, router_id, peer_id, stat_type, stat_name, afi, safi, value) \
                  FROM STDIN (FORMAT binary)";
-    for (statement, tuples) in [(history, &batch.history), (stats, &batch.stats)] {
+    let history: &[u8] = if redump { &[] } else { &batch.history };
+    for (statement, tuples) in [(history_copy, history), (stats, &batch.stats[..])] {
         if !tuples.is_empty() {
             copy_in(tx, statement, Bytes::copy_from_slice(tuples)).await?;
         }
@@ -1069,10 +1216,12 @@ async fn apply_history(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_
     Ok(())
 }
 
-/// The main part of a batch; returns which way its routes went.
+/// The main part of a batch (`redump`: see [`is_redump`]); returns which
+/// way its routes went.
 async fn apply_main(
     tx: &Transaction<'_>,
     batch: &Batch,
+    redump: bool,
     guesses: &Guesses,
 ) -> Result<Operation, tokio_postgres::Error> {
     if !batch.attrs.is_empty() {
@@ -1089,17 +1238,23 @@ async fn apply_main(
         }
     }
     let mut op = Operation::BatchRib;
-    if batch.routes.is_empty() {
-        // Events only.
-    } else if batch.withdraw_count == 0 && new_routes_copied(tx, batch, &guesses.routes).await? {
-        op = Operation::BatchRibCopy;
-    } else {
+    let stage = || {
         copy_in(
             tx,
             "COPY stage_routes FROM STDIN (FORMAT binary)",
             Bytes::copy_from_slice(&batch.routes),
         )
-        .await?;
+    };
+    if batch.routes.is_empty() {
+        // Events only.
+    } else if redump {
+        stage().await?;
+        tx.execute(RIB_REDUMP, &[]).await?;
+        op = Operation::BatchRibRedump;
+    } else if batch.withdraw_count == 0 && new_routes_copied(tx, batch, &guesses.routes).await? {
+        op = Operation::BatchRibCopy;
+    } else {
+        stage().await?;
         // A first dump withdraws nothing: no delete to plan.
         let gone = if batch.withdraw_count > 0 {
             RIB_GONE
@@ -1121,6 +1276,53 @@ async fn apply_main(
         apply_event(tx, &e).await?;
     }
     Ok(op)
+}
+
+/// Whether `batch` is a re-dump over kept routes: announcements only, of
+/// a peer whose routes of earlier epochs are current (a router session
+/// lost, then the peer up again). Asked of the database once per (peer,
+/// epoch) and remembered in `known`: the first batch of an epoch is
+/// stored before any later one, so the answer holds for the epoch.
+async fn is_redump(
+    client: &Client,
+    batch: &Batch,
+    known: &mut HashMap<(i64, i64), bool>,
+) -> Result<bool, tokio_postgres::Error> {
+    if batch.routes.is_empty() || batch.withdraw_count > 0 {
+        return Ok(false);
+    }
+    let mut last = None;
+    let mut tuples = TupleReader::new(&batch.routes);
+    while let Ok(Some(mut f)) = tuples.next_tuple(ROUTE_FIELDS as usize) {
+        let _seq = f.raw();
+        let peer = f.int().unwrap_or(0);
+        for _ in 0..7 {
+            f.raw(); // rd, prefix, path_id, afi, safi, labels, action
+        }
+        let epoch = f.int().unwrap_or(0);
+        if last == Some((peer, epoch)) {
+            continue;
+        }
+        last = Some((peer, epoch));
+        let kept = match known.get(&(peer, epoch)) {
+            Some(&k) => k,
+            None => {
+                let k: bool = client
+                    .query_one(KEPT_ROUTES, &[&peer, &epoch])
+                    .await?
+                    .get(0);
+                if known.len() >= REDUMPS_KEPT {
+                    known.clear();
+                }
+                known.insert((peer, epoch), k);
+                k
+            }
+        };
+        if kept {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// COPies a batch of announcements straight into the RIB (when `odds`
@@ -1264,6 +1466,9 @@ async fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), tokio
         EventKind::PeerDown => {
             tx.execute(PEER_DOWN, &[&peer, &e.epoch, &ts, &e.a, &e.b])
                 .await?;
+        }
+        EventKind::PeerLost => {
+            tx.execute(PEER_LOST, &[&peer, &e.epoch, &ts, &e.a]).await?;
         }
         EventKind::EndOfRib => {
             tx.execute(END_OF_RIB, &[&peer, &ts, &e.a]).await?;

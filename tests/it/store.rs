@@ -287,8 +287,9 @@ impl Running {
     }
 
     /// Batches whose RIB part went `operation`'s way ("batch_rib": merged
-    /// through the staging table, "batch_rib_copy": copied straight), as
-    /// the metrics count them.
+    /// through the staging table, "batch_rib_copy": copied straight,
+    /// "batch_rib_redump": a re-dump over kept routes), as the metrics
+    /// count them.
     fn rib_batches(&self, operation: &str) -> u64 {
         self.metric(
             "database_queries_total",
@@ -650,9 +651,9 @@ fn readme_queries_run(db: &dyn Db) {
 }
 
 /// Peer Down ends one peer's routes at once; a TCP session lost without
-/// Termination ends the rest.
+/// Termination leaves the rest stale, current until the stale timeout.
 fn peer_down_and_disconnect(db: &dyn Db) {
-    let c = run(db, &[]);
+    let c = run(db, &["--stale-timeout-seconds", "3"]);
     let mut model = Model::default();
     let a = table_stream(2, 2000, 500, 3, false);
     let mut s = TcpStream::connect(c.addr()).unwrap();
@@ -675,13 +676,31 @@ fn peer_down_and_disconnect(db: &dyn Db) {
             && db.count("SELECT count(*) FROM peer_events WHERE event = 'flush'") == 1
     });
     drop(s);
-    converges(db, &BTreeSet::new());
-    eventually("the router to be disconnected", || {
+    eventually("the router to be disconnected and its peer stale", || {
         db.count("SELECT count(*) FROM routers WHERE NOT connected") == 1
             && db.count("SELECT count(*) FROM router_events WHERE event = 'disconnect'") == 1
-            && db.count("SELECT count(*) FROM rib") == 0
+            && db.count("SELECT count(*) FROM peers WHERE state = 'stale'") == 1
     });
-    assert_eq!(db.count("SELECT count(*) FROM peers WHERE state = 'up'"), 0);
+    let routes = db.count("SELECT count(*) FROM routes");
+    let lost = db.rows(
+        "SELECT reason FROM peer_events WHERE event = 'lost' AND peer_id IN
+           (SELECT id FROM peers WHERE peer_address = '10.0.0.2')",
+    );
+    assert_eq!(lost, [["router closed the connection"]]);
+    // Not brought up again within the stale timeout: down and flushed.
+    converges(db, &BTreeSet::new());
+    eventually("the stale peer to be down and its rows deleted", || {
+        db.count("SELECT count(*) FROM rib") == 0
+            && db.count("SELECT count(*) FROM peer_events WHERE reason = 'stale timeout'") == 1
+    });
+    assert_eq!(
+        routes, 2500,
+        "the stale routes stayed current until the timeout"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM peers WHERE state <> 'down'"),
+        0
+    );
     c.stop();
 }
 
@@ -725,6 +744,83 @@ fn redump_sweeps_stale_routes(db: &dyn Db) {
         db.count("SELECT count(*) FROM route_history WHERE action = 'stale'"),
         600
     );
+    drop(s);
+    c.stop();
+}
+
+/// The router session is lost and the router re-dumps its peer over the
+/// kept routes: three routes are missing, two change, two are new. The
+/// RIB ends exact; the missing routes are swept as stale; in PostgreSQL
+/// the unchanged routes are neither rewritten nor given history rows (the
+/// embedded store rewrites them).
+fn redump_after_session_loss(db: &dyn Db) {
+    let c = run(db, &[]);
+    let p = peer(1);
+    let dump = |v4, v6, extra: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::new();
+        synth::initiation(&mut out, "r").unwrap();
+        synth::peer_up(&mut out, &p, false).unwrap();
+        let mut t = FullTable::new(v4, v6, 5);
+        let mut u = UpdateBuilder::new();
+        while t.next_update(&mut u).unwrap() > 0 {
+            encode::route_monitoring(&mut out, &p, &u).unwrap();
+        }
+        extra(&mut out);
+        synth::end_of_rib(&mut out, &p).unwrap();
+        out
+    };
+    let gone = ["198.19.0.0/24", "198.19.1.0/24", "198.19.2.0/24"];
+    let first = dump(3000, 1000, &|out| update(out, 1, &gone, &[], 100));
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&first).unwrap();
+    let mut model = Model::default();
+    model.feed(&first);
+    converges(db, &model.rib);
+    let rows = |sql: &str| db.rows(sql)[0][0].clone();
+    let updated = rows("SELECT max(last_updated) FROM rib");
+    drop(s);
+    eventually("the peer stale", || {
+        db.count("SELECT count(*) FROM peers WHERE state = 'stale'") == 1
+    });
+    converges(db, &model.rib);
+
+    let changed = model.v4_prefixes(" 10.0.0.1", 2);
+    assert_eq!(changed.len(), 2);
+    let second = dump(3000, 1000, &|out| {
+        let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
+        update(out, 1, &changed, &[], 200);
+        update(out, 1, &["198.18.0.0/24", "198.18.1.0/24"], &[], 200);
+    });
+    let mut again = Model::default();
+    again.feed(&second);
+    let history = db.count("SELECT count(*) FROM route_history");
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&second).unwrap();
+    converges(db, &again.rib);
+    // One sweep per dump.
+    eventually("the re-dump swept", || {
+        db.count("SELECT count(*) FROM peer_events WHERE event = 'stale-sweep'") == 2
+    });
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history WHERE action = 'stale'"),
+        3
+    );
+    assert_eq!(db.count("SELECT count(*) FROM peers WHERE state = 'up'"), 1);
+    if db.is_postgres() {
+        // The 3998 unchanged routes: no history, rows untouched.
+        assert_eq!(
+            db.count("SELECT count(*) FROM route_history") - history,
+            4 + 3
+        );
+        assert_eq!(
+            db.count(&format!(
+                "SELECT count(*) FROM rib WHERE last_updated > '{updated}'"
+            )),
+            4
+        );
+        assert_eq!(db.count("SELECT count(*) FROM rib_seen"), 0);
+        assert!(c.rib_batches("batch_rib_redump") > 0);
+    }
     drop(s);
     c.stop();
 }
@@ -788,12 +884,13 @@ fn captures_replayed_into_the_store(make: &dyn Fn(&str) -> Box<dyn Db>) {
             .collect();
         assert_eq!(down, model.down, "{name}: peers down");
         assert_eq!(db.count("SELECT count(*) FROM routers WHERE connected"), 1);
-        // The session ends without Termination: every peer ends with it.
+        // The session ends without Termination: every peer up is stale,
+        // its routes current until the stale timeout.
         drop(s);
-        converges(db, &BTreeSet::new());
-        eventually("every peer down", || {
+        eventually("every peer stale or down", || {
             db.count("SELECT count(*) FROM peers WHERE state = 'up'") == 0
         });
+        converges(db, &model.rib);
         c.stop();
     }
 }
@@ -851,6 +948,7 @@ on_both_stores! {
         postgres_full_tables_updates_and_withdrawals, sqlite_full_tables_updates_and_withdrawals;
     peer_down_and_disconnect: postgres_peer_down_and_disconnect, sqlite_peer_down_and_disconnect;
     redump_sweeps_stale_routes: postgres_redump_sweeps_stale_routes, sqlite_redump_sweeps_stale_routes;
+    redump_after_session_loss: postgres_redump_after_session_loss, sqlite_redump_after_session_loss;
     network_text_is_never_sql: postgres_network_text_is_never_sql, sqlite_network_text_is_never_sql;
 }
 
@@ -870,7 +968,7 @@ fn postgres_migrations_are_safe_to_run_twice() {
     for _ in 0..2 {
         run(&db, &[]).stop();
     }
-    assert_eq!(db.count("SELECT count(*) FROM riptide_migrations"), 1);
+    assert_eq!(db.count("SELECT count(*) FROM riptide_migrations"), 2);
     assert!(
         db.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'route_history'::regclass")
             >= 2
@@ -1296,33 +1394,41 @@ fn postgres_collector_killed_and_restarted() {
     proxy.set_up(true);
     let mut second = riptide_process(&url, port, free_port(), &data.dir, &log, &[]);
     // The spill is replayed (history complete), then the killed run's
-    // peers end: nothing is current until the router re-dumps.
+    // peers are stale: their routes stay current while the router
+    // re-dumps.
     let start = Instant::now();
     loop {
         let history = db.count("SELECT count(*) FROM route_history");
-        let ended = db.count("SELECT count(*) FROM peer_events WHERE reason = 'collector restart'");
+        let ended = db.count(
+            "SELECT count(*) FROM peer_events WHERE event = 'lost' AND reason = 'collector restart'",
+        );
         if history >= model.announced && ended >= 1 {
             break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "spill not replayed or old peers not ended: history {history} of {} ({spilled_history} \
-             before the restart), {ended} peers ended, {} spill files",
+            "spill not replayed or old peers not stale: history {history} of {} ({spilled_history} \
+             before the restart), {ended} peers stale, {} spill files",
             model.announced,
             spill_files(&data.dir)
         );
         sleep(Duration::from_millis(100));
     }
-    converges(&db, &BTreeSet::new());
+    converges(&db, &model.rib);
     let mut s = connect_retrying(port);
     s.write_all(&a).unwrap();
-    converges(&db, &model.rib);
-    // Everything the first run accepted is in history; the re-dump adds
-    // its own announcements once.
-    eventually("history complete", || {
-        db.count("SELECT count(*) FROM route_history WHERE action = 'announce'")
-            >= 2 * model.announced
+    // The re-dump changes nothing: it is swept at its End-of-RIB and
+    // leaves the RIB, and the history (everything the first run
+    // accepted, once), as they were.
+    eventually("the re-dump swept", || {
+        db.count("SELECT count(*) FROM peer_events WHERE event = 'stale-sweep'") >= 1
     });
+    converges(&db, &model.rib);
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history WHERE action = 'announce'"),
+        model.announced
+    );
+    assert_eq!(db.count("SELECT count(*) FROM rib_seen"), 0);
     let dups = db.count(
         "SELECT count(*) FROM (SELECT peer_id, prefix, path_id, ts FROM route_history
           GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d",
