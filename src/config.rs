@@ -180,6 +180,12 @@ pub struct Config {
     #[arg(long, env = "QUEUE_MEMORY_MB", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub queue_memory_mb: u64,
 
+    /// Memory per writer, in MiB, for comparing re-dumps over kept routes
+    /// (8 octets per route of the re-dumping peers); a re-dump that does
+    /// not fit is compared by the database instead, at a higher cost to it.
+    #[arg(long, env = "REDUMP_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
+    pub redump_memory_mb: u64,
+
     /// Most spill space per writer, in MiB; beyond it reading from routers
     /// pauses until the database catches up.
     #[arg(long, env = "SPILL_MAX_MB", default_value_t = 10_240, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]

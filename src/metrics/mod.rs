@@ -288,7 +288,7 @@ pub struct WriterStats {
     /// Arrival to commit, per batch.
     pub end_to_end: Latency,
     /// Duration per operation ([`Operation`]).
-    pub queries: [Latency; 7],
+    pub queries: [Latency; 8],
 }
 
 impl WriterStats {
@@ -331,13 +331,16 @@ pub enum Operation {
     /// As [`Self::BatchRib`], for a batch of new routes only, COPied
     /// straight into the RIB.
     BatchRibCopy = 5,
-    /// As [`Self::BatchRib`], for a batch of a re-dump over kept routes:
-    /// unchanged routes noted, the others (and their history) written.
+    /// As [`Self::BatchRib`], for a batch of a re-dump over kept routes
+    /// that the writer compared: only changed routes written.
     BatchRibRedump = 6,
+    /// The same, compared by the database (the writer's re-dump memory
+    /// used up, or a batch replayed from the previous run's spill).
+    BatchRibRedumpDatabase = 7,
 }
 
 /// Names of [`Operation`]s, by value.
-const OPERATIONS: [&str; 7] = [
+const OPERATIONS: [&str; 8] = [
     "batch_rib",
     "batch_history",
     "cleanup",
@@ -345,6 +348,7 @@ const OPERATIONS: [&str; 7] = [
     "route_count",
     "batch_rib_copy",
     "batch_rib_redump",
+    "batch_rib_redump_database",
 ];
 
 /// Current routes of one peer RIB, as counted in the store.

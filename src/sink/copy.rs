@@ -277,6 +277,12 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// The fields not read yet, encoded (all of the tuple's before the
+    /// first read), as [`TupleWriter::raw_fields`] takes them.
+    pub fn unread(&self) -> &'a [u8] {
+        self.rest
+    }
+
     /// The next field's octets, `None` for NULL. Past the last field it
     /// yields NULLs (the tuple was checked by [`TupleReader`]).
     pub fn raw(&mut self) -> Option<&'a [u8]> {

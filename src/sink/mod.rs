@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod copy;
+pub mod redump;
 pub mod spill;
 pub mod sqlite;
 pub mod store;
@@ -245,6 +246,8 @@ impl Store {
                     shutdown_timeout: config.shutdown_timeout() * 2 / 3,
                     peer_routes_interval: config.peer_routes_interval(),
                     stale_timeout: config.stale_timeout(),
+                    redump_memory: usize::try_from(config.redump_memory_mb << 20)
+                        .unwrap_or(usize::MAX),
                 };
                 let (senders, w) = writer::start(settings, shards, depth, metrics.clone())?;
                 (senders, Writers::Postgres(w))

@@ -58,14 +58,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, TryStreamExt};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Transaction};
 use tracing::{debug, error, info, warn};
 
-use super::batch::{Batch, EventKind, EventRow, ROUTE_FIELDS};
+use super::batch::{Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_FIELDS};
 use super::copy::{HEADER, TRAILER, TupleError, TupleReader, TupleWriter};
+use super::redump;
 use super::spill::{Queue, QueueLimits, Taken};
 use crate::metrics::{Metrics, Operation, PeerRoutes};
 
@@ -108,7 +109,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_attrs (
     local_pref int8, atomic_aggregate bool, aggregator text, communities text,
     ext_communities text, large_communities text, originator_id inet,
     cluster_list text, otc int8, other_attrs bytea, first_seen timestamptz
-) ON COMMIT DELETE ROWS;";
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_keys (rd text, prefix cidr, path_id int8) ON COMMIT DELETE ROWS;";
 
 const PROGRESS: &str = "
 INSERT INTO applied_batches (stream, seq, part, applied) VALUES ($1, $2, $3, now())
@@ -212,7 +214,7 @@ ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
  WHERE r.epoch <= excluded.epoch";
 
 /// Whether a peer's routes of epochs before `$2` are still current: its
-/// dump in epoch `$2` is then a re-dump ([`RIB_REDUMP`]).
+/// dump in epoch `$2` is then a re-dump ([`prepare`]).
 const KEPT_ROUTES: &str = "
 SELECT EXISTS (SELECT 1 FROM rib r JOIN peers p ON p.id = r.peer_id
                 WHERE r.peer_id = $1 AND r.epoch < $2 AND r.epoch >= p.flushed_below)";
@@ -288,6 +290,21 @@ INSERT INTO peer_events SELECT now(), id, 'down', epoch, 'stale timeout', NULL F
 const END_OF_RIB: &str = "
 INSERT INTO peer_events SELECT $2, id, 'end-of-rib', epoch, $3, NULL FROM peers WHERE id = $1";
 
+/// The stale sweep of a re-dump the writer compared: the routes of
+/// `stage_keys` ([`sweep_unseen`]).
+const STALE_SWEEP_KEYS: &str = "
+WITH gone AS (
+    DELETE FROM rib r USING stage_keys k
+     WHERE r.peer_id = $1 AND r.rd = k.rd AND r.prefix = k.prefix AND r.path_id = k.path_id
+       AND r.epoch < $2
+    RETURNING r.*
+), h AS (
+    INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
+    SELECT $3, peer_id, rd, prefix, path_id, afi, safi, labels, 'stale', NULL FROM gone
+)
+INSERT INTO peer_events SELECT $3, $1, 'stale-sweep', $2, NULL, count(*)::text FROM gone
+ WHERE EXISTS (SELECT 1 FROM peers WHERE id = $1)";
+
 const STALE_SWEEP: &str = "
 WITH p AS (SELECT id, flushed_below FROM peers WHERE id = $1),
 gone AS (
@@ -346,6 +363,8 @@ pub struct PgSettings {
     /// How long a stale peer (router session lost) keeps its routes
     /// without being brought up again.
     pub stale_timeout: Duration,
+    /// Memory per writer for re-dump indexes ([`super::redump`]).
+    pub redump_memory: usize,
 }
 
 /// Counters of one writer.
@@ -464,7 +483,7 @@ pub fn start(
                     outage_since: None,
                     last_slow: None,
                     guesses: Guesses::default(),
-                    redumps: HashMap::new(),
+                    redumps: Redumps::default(),
                     next_expiry: Instant::now(),
                 };
                 rt.block_on(w.run())
@@ -485,16 +504,32 @@ struct Conn {
 }
 
 /// The two parts of a batch, applied concurrently in their own
-/// transactions and recorded apart in `applied_batches`; each knows
-/// whether the batch is a re-dump over kept routes ([`is_redump`]).
+/// transactions and recorded apart in `applied_batches`; each knows how
+/// the batch's routes are compared with the current RIB ([`prepare`]).
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 enum Part {
-    /// Attribute sets, the current RIB, events; in a re-dump, the history
-    /// of the routes that changed too ([`RIB_REDUMP`]).
-    Main(bool),
-    /// History (not in a re-dump) and statistics.
-    History(bool),
+    /// Attribute sets, the current RIB, events; when the database compares
+    /// a re-dump, the history of the routes that changed too
+    /// ([`RIB_REDUMP`]).
+    Main(Compare),
+    /// History (unless the database compares a re-dump) and statistics.
+    History(Compare),
 }
+
+/// How a batch's routes are compared with the current RIB.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Compare {
+    /// Not at all: a first dump, or updates.
+    No,
+    /// A re-dump the writer compared: its unchanged routes are gone from
+    /// the batch.
+    Writer,
+    /// A re-dump the database compares ([`RIB_REDUMP`]).
+    Database,
+}
+
+/// How each (peer, epoch) in a writer's batches is dumped.
+type Ways = HashMap<(i64, i64), Redump>;
 
 impl Part {
     /// Its number in `applied_batches`.
@@ -522,15 +557,66 @@ struct Writer {
     last_slow: Option<Instant>,
     /// Whether batches are worth trying as all new (see [`Odds`]).
     guesses: Guesses,
-    /// Per (peer, epoch) dumped through this writer: whether the peer's
-    /// routes of earlier epochs are current (a re-dump over kept routes).
-    redumps: HashMap<(i64, i64), bool>,
+    /// How the dumps through this writer go.
+    redumps: Redumps,
     /// Writer 0: when stale peers are next checked for expiry.
     next_expiry: Instant,
 }
 
-/// Entries of [`Writer::redumps`] kept at most (then it starts afresh).
+/// Entries of [`Redumps::ways`] kept at most (then those without an index
+/// are forgotten).
 const REDUMPS_KEPT: usize = 4096;
+
+/// How each (peer, epoch) dumped through a writer goes.
+#[derive(Debug, Default)]
+struct Redumps {
+    ways: Ways,
+    /// Octets held by the indexes.
+    bytes: usize,
+}
+
+/// How the dump of one (peer, epoch) goes.
+#[derive(Debug)]
+enum Redump {
+    /// No routes of earlier epochs are current: a first dump, or one after
+    /// Peer Down.
+    First,
+    /// A re-dump over kept routes, compared in the writer.
+    Index(redump::Index),
+    /// A re-dump over kept routes compared by the database
+    /// ([`RIB_REDUMP`]): batches replayed from the previous run's spill
+    /// (the writer did not see the re-dump's start), or no index memory
+    /// left.
+    Notes,
+}
+
+impl Redumps {
+    /// After `batch` is stored: the indexes of re-dumps it swept, or whose
+    /// peer it ended, are dropped.
+    fn forget(&mut self, batch: &Batch) {
+        let mut events = TupleReader::new(&batch.events);
+        while let Ok(Some(e)) = EventRow::next(&mut events) {
+            let Some(peer) = e.peer_id else {
+                continue;
+            };
+            let done = |&(p, epoch): &(i64, i64)| match e.kind {
+                EventKind::StaleSweep => p == peer && epoch == e.epoch,
+                EventKind::PeerDown | EventKind::PeerLost => p == peer && epoch <= e.epoch,
+                _ => false,
+            };
+            let bytes = &mut self.bytes;
+            self.ways.retain(|k, way| {
+                if !done(k) {
+                    return true;
+                }
+                if let Redump::Index(ix) = way {
+                    *bytes = bytes.saturating_sub(ix.bytes());
+                }
+                false
+            });
+        }
+    }
+}
 
 /// Why a batch did not commit.
 enum Failure {
@@ -788,17 +874,22 @@ impl Writer {
         let recorder = (&*self.shared.metrics, self.id);
         let guesses = &self.guesses;
         let redumps = &mut self.redumps;
+        // Writer 0 replays the previous run's spill before it is ready.
+        let replaying = !self.shared.ready.load(Ordering::Acquire);
+        let memory = self.shared.settings.redump_memory;
         let both = async {
-            let redump = is_redump(&conn.main, batch, redumps)
+            let (filtered, compare) = prepare(&conn.main, batch, redumps, replaying, memory)
                 .await
                 .map_err(Failure::Retry)?;
+            let batch = filtered.as_ref().unwrap_or(batch);
+            let with = (guesses, &redumps.ways);
             let (main, history) = tokio::join!(
-                timed_apply(&mut conn.main, batch, Part::Main(redump), guesses, recorder),
+                timed_apply(&mut conn.main, batch, Part::Main(compare), with, recorder),
                 timed_apply(
                     &mut conn.history,
                     batch,
-                    Part::History(redump),
-                    guesses,
+                    Part::History(compare),
+                    with,
                     recorder
                 )
             );
@@ -823,6 +914,7 @@ impl Writer {
 
     fn committed(&mut self, t: Taken, applied: bool, took: Duration) {
         self.queue.committed();
+        self.redumps.forget(&t.batch);
         self.queue.set_outage(false);
         if applied {
             self.counters.batches += 1;
@@ -1133,7 +1225,7 @@ async fn apply(
     client: &mut Client,
     batch: &Batch,
     part: Part,
-    guesses: &Guesses,
+    with: (&Guesses, &Ways),
 ) -> Result<Option<Operation>, Failure> {
     let classify = |e: tokio_postgres::Error| {
         if is_rejection(&e) {
@@ -1153,8 +1245,8 @@ async fn apply(
         return Ok(None);
     }
     let op = match part {
-        Part::Main(redump) => apply_main(&tx, batch, redump, guesses).await,
-        Part::History(redump) => apply_history(&tx, batch, redump)
+        Part::Main(compare) => apply_main(&tx, batch, compare, with).await,
+        Part::History(compare) => apply_history(&tx, batch, compare == Compare::Database)
             .await
             .map(|()| Operation::BatchHistory),
     }
@@ -1168,11 +1260,11 @@ async fn timed_apply(
     client: &mut Client,
     batch: &Batch,
     part: Part,
-    guesses: &Guesses,
+    with: (&Guesses, &Ways),
     (metrics, id): (&Metrics, usize),
 ) -> Result<bool, Failure> {
     let started = Instant::now();
-    let op = apply(client, batch, part, guesses).await?;
+    let op = apply(client, batch, part, with).await?;
     if let Some(op) = op
         && let Some(mut m) = metrics.writer(id)
     {
@@ -1216,13 +1308,12 @@ async fn apply_history(
     Ok(())
 }
 
-/// The main part of a batch (`redump`: see [`is_redump`]); returns which
-/// way its routes went.
+/// The main part of a batch; returns which way its routes went.
 async fn apply_main(
     tx: &Transaction<'_>,
     batch: &Batch,
-    redump: bool,
-    guesses: &Guesses,
+    compare: Compare,
+    (guesses, ways): (&Guesses, &Ways),
 ) -> Result<Operation, tokio_postgres::Error> {
     if !batch.attrs.is_empty() {
         copy_in(
@@ -1246,11 +1337,10 @@ async fn apply_main(
         )
     };
     if batch.routes.is_empty() {
-        // Events only.
-    } else if redump {
+        // Events only (or a re-dump's batch with nothing changed).
+    } else if compare == Compare::Database {
         stage().await?;
         tx.execute(RIB_REDUMP, &[]).await?;
-        op = Operation::BatchRibRedump;
     } else if batch.withdraw_count == 0 && new_routes_copied(tx, batch, &guesses.routes).await? {
         op = Operation::BatchRibCopy;
     } else {
@@ -1263,6 +1353,11 @@ async fn apply_main(
         };
         tx.execute(&RIB.replace("{gone}", gone), &[]).await?;
     }
+    match compare {
+        Compare::No => {}
+        Compare::Writer => op = Operation::BatchRibRedump,
+        Compare::Database => op = Operation::BatchRibRedumpDatabase,
+    }
     let mut events = TupleReader::new(&batch.events);
     loop {
         let e = match EventRow::next(&mut events) {
@@ -1273,56 +1368,234 @@ async fn apply_main(
                 break;
             }
         };
-        apply_event(tx, &e).await?;
+        apply_event(tx, &e, ways).await?;
     }
     Ok(op)
 }
 
-/// Whether `batch` is a re-dump over kept routes: announcements only, of
-/// a peer whose routes of earlier epochs are current (a router session
-/// lost, then the peer up again). Asked of the database once per (peer,
-/// epoch) and remembered in `known`: the first batch of an epoch is
-/// stored before any later one, so the answer holds for the epoch.
-async fn is_redump(
-    client: &Client,
-    batch: &Batch,
-    known: &mut HashMap<(i64, i64), bool>,
-) -> Result<bool, tokio_postgres::Error> {
-    if batch.routes.is_empty() || batch.withdraw_count > 0 {
-        return Ok(false);
-    }
-    let mut last = None;
-    let mut tuples = TupleReader::new(&batch.routes);
+/// The distinct (peer, epoch) pairs of route tuples, in order.
+fn route_peers(routes: &[u8]) -> Vec<(i64, i64)> {
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
+    let mut tuples = TupleReader::new(routes);
     while let Ok(Some(mut f)) = tuples.next_tuple(ROUTE_FIELDS as usize) {
         let _seq = f.raw();
         let peer = f.int().unwrap_or(0);
         for _ in 0..7 {
             f.raw(); // rd, prefix, path_id, afi, safi, labels, action
         }
-        let epoch = f.int().unwrap_or(0);
-        if last == Some((peer, epoch)) {
-            continue;
-        }
-        last = Some((peer, epoch));
-        let kept = match known.get(&(peer, epoch)) {
-            Some(&k) => k,
-            None => {
-                let k: bool = client
-                    .query_one(KEPT_ROUTES, &[&peer, &epoch])
-                    .await?
-                    .get(0);
-                if known.len() >= REDUMPS_KEPT {
-                    known.clear();
-                }
-                known.insert((peer, epoch), k);
-                k
-            }
-        };
-        if kept {
-            return Ok(true);
+        let pair = (peer, f.int().unwrap_or(0));
+        if !pairs.contains(&pair) {
+            pairs.push(pair);
         }
     }
-    Ok(false)
+    pairs
+}
+
+/// How `batch` is compared with the current RIB, and the batch to apply
+/// when the writer compared it (its unchanged routes removed).
+///
+/// A batch of announcements only, of a peer whose routes of earlier
+/// epochs are current, is part of a re-dump over kept routes (a router
+/// session lost, then the peer up again). At the first such batch of a
+/// (peer, epoch) the writer reads the peer's routes into an index
+/// ([`redump::Index`]) within `memory`; batches replayed from the
+/// previous run's spill (`replaying`: the writer did not see the re-dump
+/// begin), and re-dumps that do not fit, are compared by the database.
+async fn prepare(
+    client: &Client,
+    batch: &Batch,
+    redumps: &mut Redumps,
+    replaying: bool,
+    memory: usize,
+) -> Result<(Option<Batch>, Compare), tokio_postgres::Error> {
+    if batch.routes.is_empty() || batch.withdraw_count > 0 {
+        return Ok((None, Compare::No));
+    }
+    let pairs = route_peers(&batch.routes);
+    for &(peer, epoch) in &pairs {
+        if redumps.ways.contains_key(&(peer, epoch)) {
+            continue;
+        }
+        let kept: bool = client
+            .query_one(KEPT_ROUTES, &[&peer, &epoch])
+            .await?
+            .get(0);
+        let way = if !kept {
+            Redump::First
+        } else if replaying {
+            Redump::Notes
+        } else {
+            let left = memory.saturating_sub(redumps.bytes);
+            match load_index(client, peer, epoch, left).await? {
+                Some(ix) => {
+                    info!(
+                        peer,
+                        routes = ix.bytes() / redump::BYTES_PER_ROUTE,
+                        "re-dump over kept routes: compared in the writer"
+                    );
+                    redumps.bytes += ix.bytes();
+                    Redump::Index(ix)
+                }
+                None => {
+                    info!(
+                        peer,
+                        "re-dump over kept routes: compared by the database (REDUMP_MEMORY_MB used up)"
+                    );
+                    Redump::Notes
+                }
+            }
+        };
+        if redumps.ways.len() >= REDUMPS_KEPT {
+            redumps.ways.retain(|_, w| matches!(w, Redump::Index(_)));
+        }
+        redumps.ways.insert((peer, epoch), way);
+    }
+    let way = |p| redumps.ways.get(p);
+    let compare = if pairs.iter().any(|p| matches!(way(p), Some(Redump::Notes))) {
+        Compare::Database
+    } else if pairs
+        .iter()
+        .any(|p| matches!(way(p), Some(Redump::Index(_))))
+    {
+        Compare::Writer
+    } else {
+        return Ok((None, Compare::No));
+    };
+    Ok((unchanged_removed(batch, &mut redumps.ways), compare))
+}
+
+/// A peer's routes of earlier epochs than the current one that are still
+/// current: the columns [`redump`] hashes, key (rd, prefix, path id)
+/// first.
+const KEPT_ROWS: &str = "
+SELECT r.rd, r.prefix, r.path_id, r.afi, r.safi, r.labels, r.attrs_id
+  FROM rib r JOIN peers p ON p.id = r.peer_id
+ WHERE r.peer_id = $1 AND r.epoch < $2 AND r.epoch >= p.flushed_below";
+
+/// The hash and row of each of [`KEPT_ROWS`], in turn, while `each` says
+/// to go on; whether it went through them all.
+async fn kept_rows(
+    client: &impl tokio_postgres::GenericClient,
+    peer: i64,
+    epoch: i64,
+    mut each: impl FnMut(u64, &tokio_postgres::Row) -> bool,
+) -> Result<bool, tokio_postgres::Error> {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&peer, &epoch];
+    let rows = client.query_raw(KEPT_ROWS, params).await?;
+    let mut rows = pin!(rows);
+    while let Some(row) = rows.try_next().await? {
+        let route = redump::hash_fields((0..7).map(|i| raw(&row, i)));
+        if !each(route, &row) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Column `i` of `row` in its binary encoding (`None`: NULL).
+fn raw(row: &tokio_postgres::Row, i: usize) -> Option<&[u8]> {
+    row.get::<_, Option<redump::Raw<'_>>>(i).map(|r| r.0)
+}
+
+/// The index of a peer's kept routes, or `None` when it would take more
+/// than `memory` octets.
+async fn load_index(
+    client: &Client,
+    peer: i64,
+    epoch: i64,
+    memory: usize,
+) -> Result<Option<redump::Index>, tokio_postgres::Error> {
+    let mut entries = Vec::new();
+    let all = kept_rows(client, peer, epoch, |route, _| {
+        entries.push(route);
+        entries.len() * redump::BYTES_PER_ROUTE <= memory
+    })
+    .await?;
+    Ok(all.then(|| redump::Index::new(entries)))
+}
+
+/// `batch` without its announcements that leave a route as it is (each
+/// marked seen in its re-dump's index), or `None` when it has none, or
+/// cannot be read.
+fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
+    let mut routes = Vec::with_capacity(batch.routes.len());
+    let mut history = Vec::with_capacity(batch.history.len());
+    let mut removed = 0;
+    let mut r = TupleReader::new(&batch.routes);
+    let mut h = TupleReader::new(&batch.history);
+    while let Some(tuple) = r.next_tuple(ROUTE_FIELDS as usize).ok()? {
+        let hist = h.next_tuple(HISTORY_FIELDS as usize).ok()??;
+        let mut f = tuple.clone();
+        let _seq = f.raw();
+        let peer = f.int().unwrap_or(0);
+        // rd, prefix, path_id, afi, safi, labels; then action, epoch,
+        // attrs_id
+        let mut route = [None; 7];
+        for v in route.iter_mut().take(6) {
+            *v = f.raw();
+        }
+        let _action = f.raw();
+        let epoch = f.int().unwrap_or(0);
+        route[6] = f.raw();
+        if let Some(Redump::Index(ix)) = ways.get_mut(&(peer, epoch))
+            && ix.unchanged(redump::hash_fields(route))
+        {
+            removed += 1;
+            continue;
+        }
+        TupleWriter::new(&mut routes, ROUTE_FIELDS).raw_fields(tuple.unread());
+        TupleWriter::new(&mut history, HISTORY_FIELDS).raw_fields(hist.unread());
+    }
+    (removed > 0).then(|| Batch {
+        stream: batch.stream.clone(),
+        seq: batch.seq,
+        attrs: batch.attrs.clone(),
+        routes,
+        history,
+        stats: batch.stats.clone(),
+        events: batch.events.clone(),
+        route_count: batch.route_count,
+        withdraw_count: batch.withdraw_count,
+        opened: None,
+        arrived_us: batch.arrived_us,
+    })
+}
+
+/// The stale sweep of a re-dump the writer compared: the peer's routes of
+/// earlier epochs not seen in it are deleted and recorded in history as
+/// `stale`.
+async fn sweep_unseen(
+    tx: &Transaction<'_>,
+    peer: i64,
+    epoch: i64,
+    ts: SystemTime,
+    ix: &redump::Index,
+) -> Result<(), tokio_postgres::Error> {
+    let mut keys = Vec::new();
+    kept_rows(tx, peer, epoch, |route, row| {
+        if !ix.seen(route) {
+            let mut t = TupleWriter::new(&mut keys, 3);
+            for i in 0..3 {
+                match raw(row, i) {
+                    Some(v) => t.bytes(v),
+                    None => t.null(),
+                };
+            }
+        }
+        true
+    })
+    .await?;
+    tx.execute("DELETE FROM stage_keys", &[]).await?;
+    if !keys.is_empty() {
+        copy_in(
+            tx,
+            "COPY stage_keys FROM STDIN (FORMAT binary)",
+            Bytes::from(keys),
+        )
+        .await?;
+    }
+    tx.execute(STALE_SWEEP_KEYS, &[&peer, &epoch, &ts]).await?;
+    Ok(())
 }
 
 /// COPies a batch of announcements straight into the RIB (when `odds`
@@ -1416,7 +1689,11 @@ fn system_time(unix_us: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(us)
 }
 
-async fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), tokio_postgres::Error> {
+async fn apply_event(
+    tx: &Transaction<'_>,
+    e: &EventRow<'_>,
+    ways: &Ways,
+) -> Result<(), tokio_postgres::Error> {
     let ts = system_time(e.ts);
     let peer = e.peer_id.unwrap_or(0);
     match e.kind {
@@ -1473,9 +1750,12 @@ async fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), tokio
         EventKind::EndOfRib => {
             tx.execute(END_OF_RIB, &[&peer, &ts, &e.a]).await?;
         }
-        EventKind::StaleSweep => {
-            tx.execute(STALE_SWEEP, &[&peer, &e.epoch, &ts]).await?;
-        }
+        EventKind::StaleSweep => match ways.get(&(peer, e.epoch)) {
+            Some(Redump::Index(ix)) => sweep_unseen(tx, peer, e.epoch, ts, ix).await?,
+            _ => {
+                tx.execute(STALE_SWEEP, &[&peer, &e.epoch, &ts]).await?;
+            }
+        },
         EventKind::Mirroring => {
             tx.execute(MIRRORING, &[&peer, &ts, &e.a, &e.b]).await?;
         }

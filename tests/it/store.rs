@@ -288,8 +288,9 @@ impl Running {
 
     /// Batches whose RIB part went `operation`'s way ("batch_rib": merged
     /// through the staging table, "batch_rib_copy": copied straight,
-    /// "batch_rib_redump": a re-dump over kept routes), as the metrics
-    /// count them.
+    /// "batch_rib_redump" (and "_database"): a re-dump over kept routes
+    /// compared by the writer (by the database)), as the metrics count
+    /// them.
     fn rib_batches(&self, operation: &str) -> u64 {
         self.metric(
             "database_queries_total",
@@ -752,9 +753,23 @@ fn redump_sweeps_stale_routes(db: &dyn Db) {
 /// kept routes: three routes are missing, two change, two are new. The
 /// RIB ends exact; the missing routes are swept as stale; in PostgreSQL
 /// the unchanged routes are neither rewritten nor given history rows (the
-/// embedded store rewrites them).
+/// embedded store rewrites them). The writer compares the re-dump.
 fn redump_after_session_loss(db: &dyn Db) {
-    let c = run(db, &[]);
+    redump_after_session_loss_with(db, &[]);
+}
+
+/// As [`redump_after_session_loss`], the database comparing the re-dump
+/// (what the writer does when its re-dump memory is used up).
+#[test]
+fn postgres_redump_after_session_loss_compared_by_the_database() {
+    redump_after_session_loss_with(
+        &Pg::new("redump_by_the_database"),
+        &["--redump-memory-mb", "0"],
+    );
+}
+
+fn redump_after_session_loss_with(db: &dyn Db, extra: &[&str]) {
+    let c = run(db, extra);
     let p = peer(1);
     let dump = |v4, v6, extra: &dyn Fn(&mut Vec<u8>)| {
         let mut out = Vec::new();
@@ -819,7 +834,15 @@ fn redump_after_session_loss(db: &dyn Db) {
             4
         );
         assert_eq!(db.count("SELECT count(*) FROM rib_seen"), 0);
-        assert!(c.rib_batches("batch_rib_redump") > 0);
+        let (writer, database) = (
+            c.rib_batches("batch_rib_redump"),
+            c.rib_batches("batch_rib_redump_database"),
+        );
+        if extra.is_empty() {
+            assert!(writer > 0 && database == 0, "{writer} {database}");
+        } else {
+            assert!(writer == 0 && database > 0, "{writer} {database}");
+        }
     }
     drop(s);
     c.stop();
