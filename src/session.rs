@@ -363,8 +363,8 @@ impl Session {
     }
 
     /// Ends the session because the TCP connection ended without
-    /// Termination: every peer ends as with Peer Down. Returns the final
-    /// counters.
+    /// Termination: every peer ends (its routes stale in the stores, see
+    /// the module doc). Returns the final counters.
     pub fn disconnected(mut self, why: &'static str, sink: &mut impl Sink) -> SessionCounters {
         self.end_peers(PeerEnd::Disconnect(why), sink);
         sink.router_disconnected(self.router, None);

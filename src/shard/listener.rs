@@ -1,6 +1,14 @@
-//! A shard's listener: binds the BMP port with SO_REUSEPORT (the kernel
-//! spreads connections over the shards), admits routers, and spawns a
-//! connection task for each.
+//! The BMP listener: one socket, bound once, from which every shard
+//! accepts; a shard admits routers and spawns a connection task for each.
+//!
+//! Connections are spread by load, not by hash: when a connection waits,
+//! a shard that holds more connections than another lets the least loaded
+//! shard take it first (SO_REUSEPORT would hash connections to shards, and
+//! four connections could fall three on one shard and one on the other).
+//! A shard busy elsewhere still gets its turn after [`YIELD`], so no
+//! connection waits on a stuck shard. One socket also means a second
+//! collector on the same port fails to start, rather than silently
+//! taking part of the routers.
 
 use std::cell::Cell;
 use std::io;
@@ -10,7 +18,8 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use monoio::net::{ListenerOpts, TcpListener};
+use monoio::net::{TcpListener, TcpStream};
+use socket2::{Domain, Socket, Type};
 use tracing::{Instrument, error_span, warn};
 
 use super::{Shard, ShardReport, conn, drain};
@@ -20,27 +29,43 @@ use crate::sink::Sink;
 /// How often the accept loop wakes to check for shutdown.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Binds, reports the bound address on `ready`, accepts until shutdown,
-/// then waits (bounded) for the shard's connections to finish.
+/// How long a shard holding more connections than another waits before
+/// it takes a waiting connection itself.
+const YIELD: Duration = Duration::from_millis(20);
+
+/// The listening socket every shard accepts from (non-blocking).
+///
+/// # Errors
+///
+/// The address cannot be bound.
+pub(super) fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let bound = (|| {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(1024)?;
+        socket.set_nonblocking(true)?;
+        Ok(std::net::TcpListener::from(socket))
+    })();
+    bound.map_err(|e: io::Error| io::Error::new(e.kind(), format!("binding {addr}: {e}")))
+}
+
+/// Accepts from `listener` until shutdown (reporting on `ready` once it
+/// can), then waits (bounded) for the shard's connections to finish.
 pub(super) async fn run<S: Sink + 'static>(
     shard: Shard<S>,
-    addr: SocketAddr,
-    ready: mpsc::Sender<io::Result<SocketAddr>>,
+    listener: std::net::TcpListener,
+    ready: mpsc::Sender<io::Result<()>>,
 ) -> io::Result<ShardReport<S>> {
-    let opts = ListenerOpts::new()
-        .reuse_port(true)
-        .reuse_addr(true)
-        .backlog(1024);
-    let listener = match TcpListener::bind_with_config(addr, &opts).and_then(|l| {
-        let a = l.local_addr()?;
-        Ok((l, a))
-    }) {
-        Ok((l, bound)) => {
-            let _ = ready.send(Ok(bound));
+    // Readiness through the shard's runtime; accepting by a non-blocking
+    // accept(2) on the shared socket, which another shard may win.
+    let watched = match listener.try_clone().and_then(TcpListener::from_std) {
+        Ok(l) => {
+            let _ = ready.send(Ok(()));
             l
         }
         Err(e) => {
-            let e2 = io::Error::new(e.kind(), format!("binding {addr}: {e}"));
+            let e2 = io::Error::new(e.kind(), format!("listening: {e}"));
             let _ = ready.send(Err(e));
             return Err(e2);
         }
@@ -49,7 +74,7 @@ pub(super) async fn run<S: Sink + 'static>(
     let open = Rc::new(Cell::new(0usize));
     while !shard.shutting_down() {
         shard.publish_metrics(false);
-        match monoio::time::timeout(TICK, listener.readable(false)).await {
+        match monoio::time::timeout(TICK, watched.readable(false)).await {
             Err(_) => continue,
             Ok(Err(e)) => {
                 warn!(shard = shard.id, error = %e, "listener not readable");
@@ -58,8 +83,15 @@ pub(super) async fn run<S: Sink + 'static>(
             }
             Ok(Ok(())) => {}
         }
-        let (stream, peer) = match listener.accept().await {
+        if shard.shared.busier_than_another(shard.id) {
+            monoio::time::sleep(YIELD).await;
+        }
+        let (stream, peer) = match listener.accept().and_then(|(s, peer)| {
+            s.set_nonblocking(true)?;
+            Ok((TcpStream::from_std(s)?, peer))
+        }) {
             Ok(x) => x,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 // Out of file descriptors and the like: back off, go on.
                 warn!(shard = shard.id, error = %e, "accept failed");
@@ -73,6 +105,10 @@ pub(super) async fn run<S: Sink + 'static>(
         }
         shard.counters.borrow_mut().accepted += 1;
         open.set(open.get() + 1);
+        let mine = shard.shared.per_shard.get(shard.id);
+        if let Some(n) = mine {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
         let (shard, open) = (shard.clone(), open.clone());
         let router = SocketAddr::new(canonical(peer.ip()), peer.port());
         // An ERROR-level span is enabled at every log level, so every
@@ -82,11 +118,15 @@ pub(super) async fn run<S: Sink + 'static>(
             async move {
                 conn::serve(&shard, stream, router).await;
                 shard.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                if let Some(n) = shard.shared.per_shard.get(shard.id) {
+                    n.fetch_sub(1, Ordering::Relaxed);
+                }
                 open.set(open.get() - 1);
             }
             .instrument(span),
         );
     }
+    drop(watched);
     drop(listener);
     drain(&open, Instant::now() + shard.config.shutdown_timeout()).await;
     if open.get() > 0 {

@@ -1,8 +1,9 @@
 //! Shards: one pinned thread per core, each with its own monoio runtime
-//! (io_uring, or epoll where io_uring cannot be used), its own
-//! SO_REUSEPORT listener, its own buffers and its own [`Sink`]. Nothing on
-//! the per-message path is shared between shards; the only shared state
-//! is the connection count (checked at accept) and the shutdown flag.
+//! (io_uring, or epoll where io_uring cannot be used), its own buffers and
+//! its own [`Sink`]. They accept from one listening socket, the least
+//! loaded shard first (`listener`). Nothing on the per-message path is
+//! shared between shards; the only shared state is the connection counts
+//! (checked at accept) and the shutdown flag.
 //!
 //! Flow: [`start`] spawns the shards and returns a [`Collector`] once all
 //! listen; `listener::accept_loop` admits routers; `conn::serve` reads each
@@ -60,10 +61,30 @@ struct Shard<S> {
 }
 
 /// State shared by all shards.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     shutdown: AtomicBool,
+    /// Router connections open, over all shards.
     connections: AtomicUsize,
+    /// Router connections open, per shard.
+    per_shard: Box<[AtomicUsize]>,
+}
+
+impl Shared {
+    fn new(shards: usize) -> Self {
+        Self {
+            shutdown: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+            per_shard: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
+        }
+    }
+
+    /// Whether another shard holds fewer connections than shard `id`.
+    fn busier_than_another(&self, id: usize) -> bool {
+        let load = |a: &AtomicUsize| a.load(Ordering::Relaxed);
+        let mine = self.per_shard.get(id).map_or(0, load);
+        self.per_shard.iter().any(|a| load(a) < mine)
+    }
 }
 
 impl<S> Shard<S> {
@@ -187,15 +208,17 @@ where
             "io_uring is not available here (old kernel, seccomp, or kernel.io_uring_disabled): shards use epoll"
         );
     }
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::new(config.shards()));
+    let listener = listener::bind(config.listen_addr())?;
+    let addr = listener.local_addr()?;
     let make_sink = Arc::new(make_sink);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut threads = Vec::new();
-    let mut addr = config.listen_addr();
     for id in 0..config.shards() {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (config, shared, make_sink) = (config.clone(), shared.clone(), make_sink.clone());
         let metrics = metrics.clone();
+        let listener = listener.try_clone()?;
         let t = std::thread::Builder::new()
             .name(format!("riptide-shard-{id}"))
             .spawn(move || {
@@ -211,13 +234,11 @@ where
                     metrics: RefCell::new(ShardRecorder::new(id, metrics)),
                     shared,
                 };
-                run_shard(shard, addr, driver, ready_tx)
+                run_shard(shard, listener, driver, ready_tx)
             })?;
         threads.push(t);
-        // Shard 0 binds first: with port 0 it picks the port the others
-        // then share.
         match ready_rx.recv() {
-            Ok(Ok(bound)) => addr = bound,
+            Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err(io::Error::other("shard stopped before listening")),
         }
@@ -239,11 +260,11 @@ fn buffer_size(config: &Config) -> usize {
 /// Builds the shard's runtime on `driver` and runs it until shutdown.
 fn run_shard<S: Sink + 'static>(
     shard: Shard<S>,
-    addr: SocketAddr,
+    listener: std::net::TcpListener,
     driver: &'static str,
-    ready: mpsc::Sender<io::Result<SocketAddr>>,
+    ready: mpsc::Sender<io::Result<()>>,
 ) -> io::Result<ShardReport<S>> {
-    let fut = listener::run(shard, addr, ready);
+    let fut = listener::run(shard, listener, ready);
     if driver == "io_uring" {
         RuntimeBuilder::<IoUringDriver>::new()
             .enable_timer()

@@ -33,6 +33,78 @@ pub const ATTR_FIELDS: i16 = 17;
 /// announce, 0 withdraw), epoch int8, attrs_id int8, ts timestamptz`.
 pub const ROUTE_FIELDS: i16 = 12;
 
+/// A route tuple read back: its fields in their binary encoding (`None`:
+/// NULL), by the `ROUTE_*` positions.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteTuple<'a> {
+    /// The fields.
+    pub fields: [Option<&'a [u8]>; ROUTE_FIELDS as usize],
+    /// The tuple's fields as encoded, for [`super::copy::TupleWriter::raw_fields`].
+    pub encoded: &'a [u8],
+}
+
+/// Positions in a [`RouteTuple`].
+pub const ROUTE_PEER_ID: usize = 1;
+/// The route's key: rd, prefix, path_id.
+pub const ROUTE_KEY: std::ops::Range<usize> = 2..5;
+/// afi, safi, labels (with [`ROUTE_ATTRS_ID`], the route's value).
+pub const ROUTE_FAMILY_LABELS: std::ops::Range<usize> = 5..8;
+/// The action: 1 announce, 0 withdraw.
+pub const ROUTE_ACTION: usize = 8;
+/// The epoch.
+pub const ROUTE_EPOCH: usize = 9;
+/// The attribute set.
+pub const ROUTE_ATTRS_ID: usize = 10;
+/// The time.
+pub const ROUTE_TS: usize = 11;
+
+impl<'a> RouteTuple<'a> {
+    /// Reads the next route tuple of a section.
+    ///
+    /// # Errors
+    ///
+    /// A malformed tuple.
+    pub fn next(r: &mut TupleReader<'a>) -> Result<Option<Self>, TupleError> {
+        let Some(mut f) = r.next_tuple(ROUTE_FIELDS as usize)? else {
+            return Ok(None);
+        };
+        let encoded = f.unread();
+        let mut fields = [None; ROUTE_FIELDS as usize];
+        for v in &mut fields {
+            *v = f.raw();
+        }
+        Ok(Some(Self { fields, encoded }))
+    }
+
+    fn int(&self, i: usize) -> i64 {
+        match self.fields.get(i).copied().flatten() {
+            Some(&[a, b, c, d, e, f, g, h]) => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
+            Some(&[a, b]) => i64::from(i16::from_be_bytes([a, b])),
+            _ => 0,
+        }
+    }
+
+    /// The peer.
+    pub fn peer_id(&self) -> i64 {
+        self.int(ROUTE_PEER_ID)
+    }
+
+    /// The peer session's epoch.
+    pub fn epoch(&self) -> i64 {
+        self.int(ROUTE_EPOCH)
+    }
+
+    /// Whether the route is announced (or withdrawn).
+    pub fn announces(&self) -> bool {
+        self.int(ROUTE_ACTION) == 1
+    }
+
+    /// The fields in `range`.
+    pub fn get(&self, range: std::ops::Range<usize>) -> &[Option<&'a [u8]>] {
+        self.fields.get(range).unwrap_or_default()
+    }
+}
+
 /// Columns of a history tuple, the layout of `route_history`: `ts
 /// timestamptz, peer_id int8, rd text, prefix cidr, path_id int8, afi int2,
 /// safi int2, labels text, action text, attrs_id int8`.

@@ -29,11 +29,18 @@ use super::copy::{Fields, TupleError, TupleReader};
 use crate::metrics::{Metrics, Operation, PeerRoutes};
 
 /// The migrations, in order: (version, name, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_schema",
-    include_str!("../../migrations/sqlite/0001_schema.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_schema",
+        include_str!("../../migrations/sqlite/0001_schema.sql"),
+    ),
+    (
+        2,
+        "0002_stale",
+        include_str!("../../migrations/sqlite/0002_stale.sql"),
+    ),
+];
 
 const UPSERT_ROUTE: &str = "
 INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
@@ -291,14 +298,17 @@ pub fn open(path: &Path) -> Result<Connection, SqliteError> {
 }
 
 /// Every peer the previous run left up is stale: its routes stay until
-/// its router re-dumps it, or the stale timeout.
+/// its router re-dumps it, or the stale timeout (which starts over for
+/// peers already stale, after a clean shutdown).
 const RESTART_STALE: &str = "
 BEGIN;
+UPDATE peers SET stale_since = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE state = 'stale';
 INSERT INTO peer_events
 SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), id, 'lost', epoch, 'collector restart', NULL
   FROM peers WHERE state = 'up';
 UPDATE peers SET state = 'stale', last_down = strftime('%Y-%m-%d %H:%M:%f', 'now'),
-                 last_down_reason = 'collector restart'
+                 last_down_reason = 'collector restart',
+                 stale_since = strftime('%Y-%m-%d %H:%M:%f', 'now')
  WHERE state = 'up';
 INSERT INTO router_events
 SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), id, 'disconnect', 'collector restart'
@@ -504,8 +514,8 @@ fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), SqliteError
                     SET peer_as = excluded.peer_as, bgp_id = excluded.bgp_id, state = 'up',
                         epoch = max(peers.epoch, excluded.epoch),
                         capabilities = coalesce(excluded.capabilities, peers.capabilities),
-                        last_up = excluded.last_up
-                  WHERE ?13 OR peers.epoch < excluded.epoch",
+                        last_up = excluded.last_up, stale_since = NULL
+                  WHERE ?13 OR peers.epoch < excluded.epoch OR peers.state = 'stale'",
                 params![
                     peer,
                     e.router_id,
@@ -531,7 +541,8 @@ fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), SqliteError
         }
         EventKind::PeerLost => {
             let n = tx.execute(
-                "UPDATE peers SET state = 'stale', last_down = ?3, last_down_reason = ?4
+                "UPDATE peers SET state = 'stale', last_down = ?3, last_down_reason = ?4,
+                                  stale_since = strftime('%Y-%m-%d %H:%M:%f', 'now')
                   WHERE id = ?1 AND epoch <= ?2 AND state = 'up'",
                 params![peer, e.epoch, ts, e.a],
             )?;
@@ -618,7 +629,7 @@ fn expire_stale(conn: &mut Connection, timeout: Duration) -> rusqlite::Result<us
     )
     .unwrap_or_default();
     let expired: Vec<(i64, i64)> = tx
-        .prepare("SELECT id, epoch FROM peers WHERE state = 'stale' AND last_down < ?1")?
+        .prepare("SELECT id, epoch FROM peers WHERE state = 'stale' AND stale_since < ?1")?
         .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (peer, epoch) in &expired {

@@ -464,8 +464,8 @@ impl Sink for StoreSink {
                 None,
                 None,
             );
-            // The row goes in the same batch, before the routes are
-            // applied; it does not need to start a new batch.
+            // The row goes in the same batch (applied after its routes,
+            // in the same transaction): no new batch needed.
             self.has_events = false;
         }
         self.last_seen = Some((id, epoch));

@@ -21,20 +21,22 @@
 //!   follow, in order, a statement each (they are rare).
 //! - history: the history and statistics rows are binary-COPied straight
 //!   into `route_history` and `stats` (append-only, so the two parts need
-//!   no order between them); in a re-dump the main part writes the history
-//!   of the routes that changed instead.
+//!   no order between them); in a re-dump compared by the database the
+//!   main part writes the history of the routes that changed instead.
 //!
 //! Peer Down raises the peer's `flushed_below` to hide its routes from
 //! `routes` at once; writer 0 deletes the hidden rows in the background,
 //! in chunks, between batches. A router session lost (or ended by
 //! Termination) leaves its peers `stale` with their routes current; a
 //! stale peer not brought up again within the stale timeout goes down as
-//! with Peer Down (writer 0 checks once a second). The re-dump after a
-//! Peer Up over kept routes takes its own way ([`RIB_REDUMP`]): an
-//! unchanged route is not rewritten and gets no history row, only a note
-//! in `rib_seen`. The stale sweep after a re-dump deletes the routes of
-//! earlier epochs neither re-announced nor noted, and records them in
-//! history as `stale`.
+//! with Peer Down (writer 0 checks once a second). The dump after a Peer
+//! Up of a stale peer is a re-dump over kept routes ([`prepare`]): an
+//! unchanged route is not rewritten and gets no history row. The writer
+//! compares the re-dump in memory ([`super::redump`]), or the database
+//! does ([`RIB_REDUMP`], noting unchanged routes in `rib_seen`) when the
+//! writer's re-dump memory is used up. The stale sweep after a dump
+//! deletes the routes of earlier epochs neither re-announced nor seen
+//! unchanged, and records them in history as `stale` ([`sweep`]).
 //!
 //! While the database is down or slow the writer keeps taking batches
 //! from its shard into its queue (memory, then spill files: see
@@ -64,7 +66,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Transaction};
 use tracing::{debug, error, info, warn};
 
-use super::batch::{Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_FIELDS};
+use super::batch::{
+    Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_ACTION, ROUTE_ATTRS_ID, ROUTE_EPOCH,
+    ROUTE_FAMILY_LABELS, ROUTE_FIELDS, ROUTE_KEY, ROUTE_PEER_ID, ROUTE_TS, RouteTuple,
+};
 use super::copy::{HEADER, TRAILER, TupleError, TupleReader, TupleWriter};
 use super::redump;
 use super::spill::{Queue, QueueLimits, Taken};
@@ -113,8 +118,13 @@ CREATE TEMP TABLE IF NOT EXISTS stage_attrs (
 CREATE TEMP TABLE IF NOT EXISTS stage_keys (rd text, prefix cidr, path_id int8) ON COMMIT DELETE ROWS;";
 
 const PROGRESS: &str = "
-INSERT INTO applied_batches (stream, seq, part, applied) VALUES ($1, $2, $3, now())
+INSERT INTO applied_batches (stream, seq, part, applied, compared) VALUES ($1, $2, $3, now(), $4)
 ON CONFLICT (stream, seq, part) DO NOTHING";
+
+/// How the parts of a batch applied so far compared its routes
+/// ([`Compare::code`]).
+const COMPARED_BEFORE: &str = "
+SELECT coalesce(max(compared), 0)::int2 FROM applied_batches WHERE stream = $1 AND seq = $2";
 
 /// The staged attribute sets into `attribute_sets`.
 macro_rules! attrs_insert {
@@ -136,25 +146,36 @@ const ATTRS_NEW: &str = attrs_insert!();
 /// The staged attribute sets not stored yet.
 const ATTRS: &str = concat!(attrs_insert!(), "\nON CONFLICT (id) DO NOTHING");
 
-/// The batch's last change per route, applied to the current RIB in one
-/// statement; `{gone}` is [`RIB_GONE`] when the batch withdraws routes
-/// (and nothing otherwise). A route hidden by a peer flush and
+/// The upsert of announced routes into the current RIB, never moving a
+/// route back to an older epoch. A route hidden by a peer flush and
 /// re-announced before the cleanup removed it starts a new `first_seen`.
-const RIB: &str = "
-WITH last AS MATERIALIZED (
-    SELECT DISTINCT ON (peer_id, rd, prefix, path_id) *
-      FROM stage_routes ORDER BY peer_id, rd, prefix, path_id, seq DESC
-){gone}
-INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
-SELECT peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
-  FROM last WHERE action = 1
+macro_rules! rib_upsert {
+    () => {
+        "
 ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
    SET afi = excluded.afi, safi = excluded.safi, labels = excluded.labels,
        attrs_id = excluded.attrs_id, epoch = excluded.epoch,
        last_updated = excluded.last_updated,
        first_seen = CASE WHEN r.epoch < (SELECT flushed_below FROM peers WHERE id = r.peer_id)
                          THEN excluded.first_seen ELSE r.first_seen END
- WHERE r.epoch <= excluded.epoch";
+ WHERE r.epoch <= excluded.epoch"
+    };
+}
+
+/// The batch's last change per route, applied to the current RIB in one
+/// statement; `{gone}` is [`RIB_GONE`] when the batch withdraws routes
+/// (and nothing otherwise).
+const RIB: &str = concat!(
+    "
+WITH last AS MATERIALIZED (
+    SELECT DISTINCT ON (peer_id, rd, prefix, path_id) *
+      FROM stage_routes ORDER BY peer_id, rd, prefix, path_id, seq DESC
+){gone}
+INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
+SELECT peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
+  FROM last WHERE action = 1",
+    rib_upsert!()
+);
 
 /// A batch of announcements of new routes, straight into the RIB: route
 /// tuples as [`rib_rows`] writes them.
@@ -171,14 +192,14 @@ const RIB_GONE: &str = ", gone AS (
        AND r.prefix = l.prefix AND r.path_id = l.path_id AND r.epoch <= l.epoch
 )";
 
-/// A batch of announcements in a re-dump over kept routes (a peer whose
-/// earlier-epoch routes are still current). The first announcement of a
-/// route in the batch that equals its current row (attribute set, labels,
-/// family) is no change: no history row. When it is also the route's
-/// only one in the batch, the row is left as it is and noted in
-/// `rib_seen` for the stale sweep. Everything else goes into history and
-/// into the RIB as in [`RIB`].
-const RIB_REDUMP: &str = "
+/// A batch of announcements in a re-dump over kept routes compared by
+/// the database. The first announcement of a route in the batch that
+/// equals its current row (attribute set, labels, family) is no change:
+/// no history row. When it is also the route's only one in the batch, the
+/// row is left as it is and noted in `rib_seen` for the stale sweep.
+/// Everything else goes into history and into the RIB as in [`RIB`].
+const RIB_REDUMP: &str = concat!(
+    "
 WITH firsts AS MATERIALIZED (
     SELECT DISTINCT ON (peer_id, rd, prefix, path_id) *,
            count(*) OVER (PARTITION BY peer_id, rd, prefix, path_id) AS n
@@ -204,20 +225,27 @@ SELECT DISTINCT ON (peer_id, rd, prefix, path_id)
   FROM stage_routes s
  WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.n = 1 AND k.peer_id = s.peer_id AND k.rd = s.rd
                                           AND k.prefix = s.prefix AND k.path_id = s.path_id)
- ORDER BY peer_id, rd, prefix, path_id, seq DESC
-ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
-   SET afi = excluded.afi, safi = excluded.safi, labels = excluded.labels,
-       attrs_id = excluded.attrs_id, epoch = excluded.epoch,
-       last_updated = excluded.last_updated,
-       first_seen = CASE WHEN r.epoch < (SELECT flushed_below FROM peers WHERE id = r.peer_id)
-                         THEN excluded.first_seen ELSE r.first_seen END
- WHERE r.epoch <= excluded.epoch";
+ ORDER BY peer_id, rd, prefix, path_id, seq DESC",
+    rib_upsert!()
+);
 
-/// Whether a peer's routes of epochs before `$2` are still current: its
-/// dump in epoch `$2` is then a re-dump ([`prepare`]).
-const KEPT_ROUTES: &str = "
-SELECT EXISTS (SELECT 1 FROM rib r JOIN peers p ON p.id = r.peer_id
-                WHERE r.peer_id = $1 AND r.epoch < $2 AND r.epoch >= p.flushed_below)";
+/// Whether a peer's dump in epoch `$2` is a re-dump over kept routes (the
+/// peer was stale at its Peer Up), and whether a writer compares it.
+const REDUMP_STATE: &str = "
+SELECT coalesce(redump_epoch = $2, false), redump_in_writer FROM peers WHERE id = $1";
+
+/// The peer's re-dump in epoch `$2` is compared in a writer's memory: a
+/// stale sweep of it without that memory (a run that ended) deletes
+/// nothing ([`SWEEP_SKIPPED`]).
+const REDUMP_IN_WRITER: &str = "
+UPDATE peers SET redump_in_writer = true WHERE id = $1 AND redump_epoch = $2";
+
+/// A peer's routes of earlier epochs than `$2` that are still current:
+/// the columns [`redump`] hashes, key (rd, prefix, path id) first.
+const KEPT_ROWS: &str = "
+SELECT r.rd, r.prefix, r.path_id, r.afi, r.safi, r.labels, r.attrs_id
+  FROM rib r JOIN peers p ON p.id = r.peer_id
+ WHERE r.peer_id = $1 AND r.epoch < $2 AND r.epoch >= p.flushed_below";
 
 const ROUTER_CONNECTED: &str = "
 WITH r AS (
@@ -242,7 +270,9 @@ WITH p AS (
     ON CONFLICT (id) DO UPDATE
        SET peer_as = excluded.peer_as, bgp_id = excluded.bgp_id, state = 'up',
            epoch = GREATEST(peers.epoch, excluded.epoch),
-           capabilities = excluded.capabilities, last_up = excluded.last_up
+           capabilities = excluded.capabilities, last_up = excluded.last_up,
+           redump_epoch = CASE WHEN peers.state = 'stale' THEN excluded.epoch END,
+           redump_in_writer = false, stale_since = NULL
 ), notes AS (
     DELETE FROM rib_seen WHERE peer_id = $1 AND epoch < $10
 )
@@ -253,7 +283,7 @@ INSERT INTO peers (id, router_id, router_address, peer_type, rd, peer_address, p
                    rib, state, epoch, first_seen, last_up)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'up', $10, $11, $11)
 ON CONFLICT (id) DO UPDATE SET state = 'up', epoch = GREATEST(peers.epoch, excluded.epoch),
-                               last_up = excluded.last_up
+                               last_up = excluded.last_up, stale_since = NULL
  WHERE peers.epoch < excluded.epoch OR peers.state = 'stale'";
 
 const PEER_DOWN: &str = "
@@ -267,10 +297,12 @@ WITH p AS (
 )
 INSERT INTO peer_events SELECT $3, id, 'down', $2, $4, $5 FROM p";
 
-/// The router session ended with the peer up: its routes stay, `stale`.
+/// The router session ended with the peer up: its routes stay, `stale`;
+/// the stale timeout runs from now (when this is applied: a backlog
+/// applied late does not expire it at once).
 const PEER_LOST: &str = "
 WITH p AS (
-    UPDATE peers SET state = 'stale', last_down = $3, last_down_reason = $4
+    UPDATE peers SET state = 'stale', last_down = $3, last_down_reason = $4, stale_since = now()
      WHERE id = $1 AND epoch <= $2 AND state = 'up'
     RETURNING id
 )
@@ -280,17 +312,19 @@ INSERT INTO peer_events SELECT $3, id, 'lost', $2, $4, NULL FROM p";
 /// routes flushed.
 const STALE_EXPIRED: &str = "
 WITH p AS (
-    UPDATE peers SET state = 'down', last_down_reason = 'stale timeout',
+    UPDATE peers SET state = 'down', last_down = now(), last_down_reason = 'stale timeout',
                      flushed_below = GREATEST(flushed_below, epoch + 1), cleanup_pending = true
-     WHERE state = 'stale' AND last_down < now() - make_interval(secs => $1)
+     WHERE state = 'stale' AND stale_since < now() - make_interval(secs => $1)
     RETURNING id, epoch
+), notes AS (
+    DELETE FROM rib_seen s USING p WHERE s.peer_id = p.id
 )
 INSERT INTO peer_events SELECT now(), id, 'down', epoch, 'stale timeout', NULL FROM p";
 
 const END_OF_RIB: &str = "
 INSERT INTO peer_events SELECT $2, id, 'end-of-rib', epoch, $3, NULL FROM peers WHERE id = $1";
 
-/// The stale sweep of a re-dump the writer compared: the routes of
+/// The stale sweep of a re-dump a writer compared: the routes of
 /// `stage_keys` ([`sweep_unseen`]).
 const STALE_SWEEP_KEYS: &str = "
 WITH gone AS (
@@ -305,6 +339,15 @@ WITH gone AS (
 INSERT INTO peer_events SELECT $3, $1, 'stale-sweep', $2, NULL, count(*)::text FROM gone
  WHERE EXISTS (SELECT 1 FROM peers WHERE id = $1)";
 
+/// The stale sweep of a re-dump a writer compared in a run that ended:
+/// which routes it saw unchanged is lost, so none is deleted (they stay
+/// until the peer's next re-dump, Peer Down or stale timeout).
+const SWEEP_SKIPPED: &str = "
+INSERT INTO peer_events VALUES ($3, $1, 'stale-sweep', $2,
+    'skipped: the re-dump was compared by a collector run that ended', NULL)";
+
+/// The stale sweep of a dump: routes of earlier epochs neither rewritten
+/// in it nor noted unchanged ([`RIB_REDUMP`]).
 const STALE_SWEEP: &str = "
 WITH p AS (SELECT id, flushed_below FROM peers WHERE id = $1),
 gone AS (
@@ -331,9 +374,13 @@ SELECT host(p.router_address), host(p.peer_address), p.rib, count(*)
 
 const MIRRORING: &str = "INSERT INTO peer_events VALUES ($2, $1, 'mirroring', 0, $3, $4)";
 
+/// At startup: every peer the previous run left up is stale, and the
+/// stale timeout of those already stale (a clean shutdown) starts over.
 const RESTART_STALE: &str = "
+UPDATE peers SET stale_since = now() WHERE state = 'stale';
 WITH p AS (
-    UPDATE peers SET state = 'stale', last_down = now(), last_down_reason = 'collector restart'
+    UPDATE peers SET state = 'stale', last_down = now(), last_down_reason = 'collector restart',
+                     stale_since = now()
      WHERE state = 'up'
     RETURNING id, epoch
 )
@@ -519,7 +566,7 @@ enum Part {
 /// How a batch's routes are compared with the current RIB.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 enum Compare {
-    /// Not at all: a first dump, or updates.
+    /// Not at all: a first dump, updates, or a batch with withdrawals.
     No,
     /// A re-dump the writer compared: its unchanged routes are gone from
     /// the batch.
@@ -528,15 +575,26 @@ enum Compare {
     Database,
 }
 
+impl Compare {
+    /// Its code in `applied_batches.compared`.
+    fn code(self) -> i16 {
+        match self {
+            Self::No => 0,
+            Self::Writer => 1,
+            Self::Database => 2,
+        }
+    }
+}
+
 /// How each (peer, epoch) in a writer's batches is dumped.
 type Ways = HashMap<(i64, i64), Redump>;
 
 impl Part {
-    /// Its number in `applied_batches`.
-    fn number(self) -> i16 {
+    /// Its number in `applied_batches`, and how the batch was compared.
+    fn record(self) -> (i16, i16) {
         match self {
-            Self::Main(_) => 0,
-            Self::History(_) => 1,
+            Self::Main(c) => (0, c.code()),
+            Self::History(c) => (1, c.code()),
         }
     }
 }
@@ -563,8 +621,8 @@ struct Writer {
     next_expiry: Instant,
 }
 
-/// Entries of [`Redumps::ways`] kept at most (then those without an index
-/// are forgotten).
+/// Entries of [`Redumps::ways`] kept at most (then first dumps are
+/// forgotten).
 const REDUMPS_KEPT: usize = 4096;
 
 /// How each (peer, epoch) dumped through a writer goes.
@@ -584,13 +642,23 @@ enum Redump {
     /// A re-dump over kept routes, compared in the writer.
     Index(redump::Index),
     /// A re-dump over kept routes compared by the database
-    /// ([`RIB_REDUMP`]): batches replayed from the previous run's spill
-    /// (the writer did not see the re-dump's start), or no index memory
-    /// left.
+    /// ([`RIB_REDUMP`]): no index memory left.
     Notes,
 }
 
 impl Redumps {
+    /// Records how the dump of (peer, epoch) goes.
+    fn add(&mut self, pair: (i64, i64), way: Redump) {
+        if self.ways.len() >= REDUMPS_KEPT {
+            // Those of re-dumps are dropped only when swept or ended.
+            self.ways.retain(|_, w| !matches!(w, Redump::First));
+        }
+        if let Redump::Index(ix) = &way {
+            self.bytes += ix.bytes();
+        }
+        self.ways.insert(pair, way);
+    }
+
     /// After `batch` is stored: the indexes of re-dumps it swept, or whose
     /// peer it ended, are dropped.
     fn forget(&mut self, batch: &Batch) {
@@ -1236,8 +1304,9 @@ async fn apply(
     };
     let tx = client.transaction().await.map_err(classify)?;
     let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
+    let (number, compared) = part.record();
     let fresh = tx
-        .execute(PROGRESS, &[&&*batch.stream, &seq, &part.number()])
+        .execute(PROGRESS, &[&&*batch.stream, &seq, &number, &compared])
         .await
         .map_err(classify)?;
     if fresh == 0 {
@@ -1288,8 +1357,9 @@ async fn copy_in(
     Ok(())
 }
 
-/// The history part of a batch: its history rows (in a re-dump, the
-/// main part writes those of the routes that changed) and statistics.
+/// The history part of a batch: its history rows (unless `redump`: in a
+/// re-dump compared by the database, the main part writes those of the
+/// routes that changed) and statistics.
 async fn apply_history(
     tx: &Transaction<'_>,
     batch: &Batch,
@@ -1377,13 +1447,8 @@ async fn apply_main(
 fn route_peers(routes: &[u8]) -> Vec<(i64, i64)> {
     let mut pairs: Vec<(i64, i64)> = Vec::new();
     let mut tuples = TupleReader::new(routes);
-    while let Ok(Some(mut f)) = tuples.next_tuple(ROUTE_FIELDS as usize) {
-        let _seq = f.raw();
-        let peer = f.int().unwrap_or(0);
-        for _ in 0..7 {
-            f.raw(); // rd, prefix, path_id, afi, safi, labels, action
-        }
-        let pair = (peer, f.int().unwrap_or(0));
+    while let Ok(Some(r)) = RouteTuple::next(&mut tuples) {
+        let pair = (r.peer_id(), r.epoch());
         if !pairs.contains(&pair) {
             pairs.push(pair);
         }
@@ -1394,13 +1459,14 @@ fn route_peers(routes: &[u8]) -> Vec<(i64, i64)> {
 /// How `batch` is compared with the current RIB, and the batch to apply
 /// when the writer compared it (its unchanged routes removed).
 ///
-/// A batch of announcements only, of a peer whose routes of earlier
-/// epochs are current, is part of a re-dump over kept routes (a router
-/// session lost, then the peer up again). At the first such batch of a
-/// (peer, epoch) the writer reads the peer's routes into an index
-/// ([`redump::Index`]) within `memory`; batches replayed from the
-/// previous run's spill (`replaying`: the writer did not see the re-dump
-/// begin), and re-dumps that do not fit, are compared by the database.
+/// A peer's dump is a re-dump over kept routes when the peer was stale at
+/// its Peer Up (a router session lost: its routes were kept). At the
+/// first batch of such a (peer, epoch) the writer reads the peer's routes
+/// into an index ([`redump::Index`]) within `memory`; a re-dump that does
+/// not fit is compared by the database. A batch replayed from the
+/// previous run's spill (`replaying`) is compared the way one of its
+/// parts was applied before, if any, or not at all: that run's indexes
+/// are lost.
 async fn prepare(
     client: &Client,
     batch: &Batch,
@@ -1408,72 +1474,90 @@ async fn prepare(
     replaying: bool,
     memory: usize,
 ) -> Result<(Option<Batch>, Compare), tokio_postgres::Error> {
-    if batch.routes.is_empty() || batch.withdraw_count > 0 {
+    if batch.routes.is_empty() {
         return Ok((None, Compare::No));
+    }
+    if replaying {
+        let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
+        let before: i16 = client
+            .query_one(COMPARED_BEFORE, &[&&*batch.stream, &seq])
+            .await?
+            .get(0);
+        let database = before == Compare::Database.code();
+        return Ok((
+            None,
+            if database {
+                Compare::Database
+            } else {
+                Compare::No
+            },
+        ));
     }
     let pairs = route_peers(&batch.routes);
     for &(peer, epoch) in &pairs {
-        if redumps.ways.contains_key(&(peer, epoch)) {
-            continue;
+        if !redumps.ways.contains_key(&(peer, epoch)) {
+            let way = redump_way(client, peer, epoch, memory.saturating_sub(redumps.bytes)).await?;
+            redumps.add((peer, epoch), way);
         }
-        let kept: bool = client
-            .query_one(KEPT_ROUTES, &[&peer, &epoch])
-            .await?
-            .get(0);
-        let way = if !kept {
-            Redump::First
-        } else if replaying {
-            Redump::Notes
-        } else {
-            let left = memory.saturating_sub(redumps.bytes);
-            match load_index(client, peer, epoch, left).await? {
-                Some(ix) => {
-                    info!(
-                        peer,
-                        routes = ix.bytes() / redump::BYTES_PER_ROUTE,
-                        "re-dump over kept routes: compared in the writer"
-                    );
-                    redumps.bytes += ix.bytes();
-                    Redump::Index(ix)
-                }
-                None => {
-                    info!(
-                        peer,
-                        "re-dump over kept routes: compared by the database (REDUMP_MEMORY_MB used up)"
-                    );
-                    Redump::Notes
-                }
-            }
-        };
-        if redumps.ways.len() >= REDUMPS_KEPT {
-            redumps.ways.retain(|_, w| matches!(w, Redump::Index(_)));
-        }
-        redumps.ways.insert((peer, epoch), way);
     }
-    let way = |p| redumps.ways.get(p);
-    let compare = if pairs.iter().any(|p| matches!(way(p), Some(Redump::Notes))) {
-        Compare::Database
-    } else if pairs
-        .iter()
-        .any(|p| matches!(way(p), Some(Redump::Index(_))))
-    {
-        Compare::Writer
-    } else {
+    let has = |f: fn(&Redump) -> bool| pairs.iter().any(|p| redumps.ways.get(p).is_some_and(f));
+    let notes = has(|w| matches!(w, Redump::Notes));
+    if !notes && !has(|w| matches!(w, Redump::Index(_))) {
         return Ok((None, Compare::No));
+    }
+    if batch.withdraw_count > 0 {
+        // Applied as usual: what it says of a route replaces the kept one.
+        replaced(batch, &mut redumps.ways);
+        return Ok((None, Compare::No));
+    }
+    let filtered = unchanged_removed(batch, &mut redumps.ways);
+    let compare = if notes {
+        Compare::Database
+    } else {
+        Compare::Writer
     };
-    Ok((unchanged_removed(batch, &mut redumps.ways), compare))
+    Ok((filtered, compare))
 }
 
-/// A peer's routes of earlier epochs than the current one that are still
-/// current: the columns [`redump`] hashes, key (rd, prefix, path id)
-/// first.
-const KEPT_ROWS: &str = "
-SELECT r.rd, r.prefix, r.path_id, r.afi, r.safi, r.labels, r.attrs_id
-  FROM rib r JOIN peers p ON p.id = r.peer_id
- WHERE r.peer_id = $1 AND r.epoch < $2 AND r.epoch >= p.flushed_below";
+/// How the dump of `peer` in `epoch` goes (an index within `memory`).
+async fn redump_way(
+    client: &Client,
+    peer: i64,
+    epoch: i64,
+    memory: usize,
+) -> Result<Redump, tokio_postgres::Error> {
+    let redump = client
+        .query_opt(REDUMP_STATE, &[&peer, &epoch])
+        .await?
+        .is_some_and(|r| r.get::<_, bool>(0));
+    if !redump {
+        return Ok(Redump::First);
+    }
+    let mut entries = Vec::new();
+    let all = kept_rows(client, peer, epoch, |key, row| {
+        let value = redump::hash_fields((3..7).map(|i| raw(row, i)));
+        entries.push((key, value));
+        entries.len() * redump::BYTES_PER_ROUTE <= memory
+    })
+    .await?;
+    if !all {
+        info!(
+            peer,
+            "re-dump over kept routes: compared by the database (REDUMP_MEMORY_MB used up)"
+        );
+        return Ok(Redump::Notes);
+    }
+    client.execute(REDUMP_IN_WRITER, &[&peer, &epoch]).await?;
+    info!(
+        peer,
+        routes = entries.len(),
+        "re-dump over kept routes: compared in the writer"
+    );
+    Ok(Redump::Index(redump::Index::new(entries)))
+}
 
-/// The hash and row of each of [`KEPT_ROWS`], in turn, while `each` says
-/// to go on; whether it went through them all.
+/// The key hash and row of each of [`KEPT_ROWS`], in turn, while `each`
+/// says to go on; whether it went through them all.
 async fn kept_rows(
     client: &impl tokio_postgres::GenericClient,
     peer: i64,
@@ -1484,8 +1568,8 @@ async fn kept_rows(
     let rows = client.query_raw(KEPT_ROWS, params).await?;
     let mut rows = pin!(rows);
     while let Some(row) = rows.try_next().await? {
-        let route = redump::hash_fields((0..7).map(|i| raw(&row, i)));
-        if !each(route, &row) {
+        let key = redump::hash_fields((0..3).map(|i| raw(&row, i)));
+        if !each(key, &row) {
             return Ok(false);
         }
     }
@@ -1497,53 +1581,54 @@ fn raw(row: &tokio_postgres::Row, i: usize) -> Option<&[u8]> {
     row.get::<_, Option<redump::Raw<'_>>>(i).map(|r| r.0)
 }
 
-/// The index of a peer's kept routes, or `None` when it would take more
-/// than `memory` octets.
-async fn load_index(
-    client: &Client,
-    peer: i64,
-    epoch: i64,
-    memory: usize,
-) -> Result<Option<redump::Index>, tokio_postgres::Error> {
-    let mut entries = Vec::new();
-    let all = kept_rows(client, peer, epoch, |route, _| {
-        entries.push(route);
-        entries.len() * redump::BYTES_PER_ROUTE <= memory
-    })
-    .await?;
-    Ok(all.then(|| redump::Index::new(entries)))
+/// The index of the re-dump `r` belongs to, with its key and value
+/// hashes.
+fn index_of<'w>(
+    ways: &'w mut Ways,
+    r: &RouteTuple<'_>,
+) -> Option<(&'w mut redump::Index, u64, u64)> {
+    match ways.get_mut(&(r.peer_id(), r.epoch())) {
+        Some(Redump::Index(ix)) => {
+            let key = redump::hash_fields(r.get(ROUTE_KEY).iter().copied());
+            let value = redump::hash_fields(
+                r.get(ROUTE_FAMILY_LABELS)
+                    .iter()
+                    .copied()
+                    .chain(r.get(ROUTE_ATTRS_ID..ROUTE_ATTRS_ID + 1).iter().copied()),
+            );
+            Some((ix, key, value))
+        }
+        _ => None,
+    }
 }
 
-/// `batch` without its announcements that leave a route as it is (each
-/// marked seen in its re-dump's index), or `None` when it has none, or
-/// cannot be read.
+/// Every route of `batch` in a writer-compared re-dump is replaced.
+fn replaced(batch: &Batch, ways: &mut Ways) {
+    let mut tuples = TupleReader::new(&batch.routes);
+    while let Ok(Some(r)) = RouteTuple::next(&mut tuples) {
+        if let Some((ix, key, _)) = index_of(ways, &r) {
+            ix.replaced(key);
+        }
+    }
+}
+
+/// `batch` without its announcements that leave a route as it is (seen
+/// in its re-dump's index), or `None` when it has none, or cannot be read.
 fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
     let mut routes = Vec::with_capacity(batch.routes.len());
     let mut history = Vec::with_capacity(batch.history.len());
     let mut removed = 0;
     let mut r = TupleReader::new(&batch.routes);
     let mut h = TupleReader::new(&batch.history);
-    while let Some(tuple) = r.next_tuple(ROUTE_FIELDS as usize).ok()? {
+    while let Some(route) = RouteTuple::next(&mut r).ok()? {
         let hist = h.next_tuple(HISTORY_FIELDS as usize).ok()??;
-        let mut f = tuple.clone();
-        let _seq = f.raw();
-        let peer = f.int().unwrap_or(0);
-        // rd, prefix, path_id, afi, safi, labels; then action, epoch,
-        // attrs_id
-        let mut route = [None; 7];
-        for v in route.iter_mut().take(6) {
-            *v = f.raw();
-        }
-        let _action = f.raw();
-        let epoch = f.int().unwrap_or(0);
-        route[6] = f.raw();
-        if let Some(Redump::Index(ix)) = ways.get_mut(&(peer, epoch))
-            && ix.unchanged(redump::hash_fields(route))
+        if let Some((ix, key, value)) = index_of(ways, &route)
+            && ix.announced(key, value)
         {
             removed += 1;
             continue;
         }
-        TupleWriter::new(&mut routes, ROUTE_FIELDS).raw_fields(tuple.unread());
+        TupleWriter::new(&mut routes, ROUTE_FIELDS).raw_fields(route.encoded);
         TupleWriter::new(&mut history, HISTORY_FIELDS).raw_fields(hist.unread());
     }
     (removed > 0).then(|| Batch {
@@ -1561,40 +1646,59 @@ fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
     })
 }
 
-/// The stale sweep of a re-dump the writer compared: the peer's routes of
-/// earlier epochs not seen in it are deleted and recorded in history as
-/// `stale`.
-async fn sweep_unseen(
+/// The stale sweep of a dump: of a re-dump this writer compared, the
+/// peer's routes of earlier epochs not seen unchanged are deleted; of one
+/// a run that ended compared, none (that run's index is lost); of any
+/// other, those neither rewritten nor noted ([`STALE_SWEEP`]). Deleted
+/// routes are recorded in history as `stale`.
+async fn sweep(
     tx: &Transaction<'_>,
     peer: i64,
     epoch: i64,
     ts: SystemTime,
-    ix: &redump::Index,
+    ways: &Ways,
 ) -> Result<(), tokio_postgres::Error> {
-    let mut keys = Vec::new();
-    kept_rows(tx, peer, epoch, |route, row| {
-        if !ix.seen(route) {
-            let mut t = TupleWriter::new(&mut keys, 3);
-            for i in 0..3 {
-                match raw(row, i) {
-                    Some(v) => t.bytes(v),
-                    None => t.null(),
-                };
+    if let Some(Redump::Index(ix)) = ways.get(&(peer, epoch)) {
+        let mut keys = Vec::new();
+        kept_rows(tx, peer, epoch, |key, row| {
+            if !ix.seen(key) {
+                let mut t = TupleWriter::new(&mut keys, 3);
+                for i in 0..3 {
+                    match raw(row, i) {
+                        Some(v) => t.bytes(v),
+                        None => t.null(),
+                    };
+                }
             }
-        }
-        true
-    })
-    .await?;
-    tx.execute("DELETE FROM stage_keys", &[]).await?;
-    if !keys.is_empty() {
-        copy_in(
-            tx,
-            "COPY stage_keys FROM STDIN (FORMAT binary)",
-            Bytes::from(keys),
-        )
+            true
+        })
         .await?;
+        tx.execute("DELETE FROM stage_keys", &[]).await?;
+        if !keys.is_empty() {
+            copy_in(
+                tx,
+                "COPY stage_keys FROM STDIN (FORMAT binary)",
+                Bytes::from(keys),
+            )
+            .await?;
+        }
+        tx.execute(STALE_SWEEP_KEYS, &[&peer, &epoch, &ts]).await?;
+        return Ok(());
     }
-    tx.execute(STALE_SWEEP_KEYS, &[&peer, &epoch, &ts]).await?;
+    let (redump, in_writer) = tx
+        .query_opt(REDUMP_STATE, &[&peer, &epoch])
+        .await?
+        .map_or((false, false), |r| (r.get(0), r.get(1)));
+    if redump && in_writer {
+        warn!(
+            peer,
+            epoch,
+            "stale sweep skipped: the re-dump was compared by a collector run that ended; routes not re-announced stay until the next re-dump, Peer Down or stale timeout"
+        );
+        tx.execute(SWEEP_SKIPPED, &[&peer, &epoch, &ts]).await?;
+    } else {
+        tx.execute(STALE_SWEEP, &[&peer, &epoch, &ts]).await?;
+    }
     Ok(())
 }
 
@@ -1659,27 +1763,26 @@ async fn tried_as_new(
 /// announcement), the time as both `first_seen` and `last_updated`.
 fn rib_rows(routes: &[u8], out: &mut Vec<u8>) -> Result<(), TupleError> {
     let mut tuples = TupleReader::new(routes);
-    while let Some(mut f) = tuples.next_tuple(ROUTE_FIELDS as usize)? {
-        let _seq = f.raw();
+    while let Some(r) = RouteTuple::next(&mut tuples)? {
+        if !r.announces() {
+            return Err(TupleError::invalid("a withdrawal among announcements"));
+        }
         let mut row = TupleWriter::new(out, RIB_COPY_FIELDS);
-        let mut put = |v: Option<&[u8]>| {
+        let ts = r.get(ROUTE_TS..ROUTE_TS + 1);
+        // peer_id, rd, prefix, path_id, afi, safi, labels; epoch, attrs_id;
+        // the time twice
+        let fields = r
+            .get(ROUTE_PEER_ID..ROUTE_ACTION)
+            .iter()
+            .chain(r.get(ROUTE_EPOCH..ROUTE_TS))
+            .chain(ts)
+            .chain(ts);
+        for v in fields {
             match v {
                 Some(v) => row.bytes(v),
                 None => row.null(),
             };
-        };
-        // peer_id, rd, prefix, path_id, afi, safi, labels
-        for _ in 0..7 {
-            put(f.raw());
         }
-        if f.int() != Some(1) {
-            return Err(TupleError::invalid("a withdrawal among announcements"));
-        }
-        put(f.raw()); // epoch
-        put(f.raw()); // attrs_id
-        let ts = f.raw();
-        put(ts);
-        put(ts);
     }
     Ok(())
 }
@@ -1750,12 +1853,7 @@ async fn apply_event(
         EventKind::EndOfRib => {
             tx.execute(END_OF_RIB, &[&peer, &ts, &e.a]).await?;
         }
-        EventKind::StaleSweep => match ways.get(&(peer, e.epoch)) {
-            Some(Redump::Index(ix)) => sweep_unseen(tx, peer, e.epoch, ts, ix).await?,
-            _ => {
-                tx.execute(STALE_SWEEP, &[&peer, &e.epoch, &ts]).await?;
-            }
-        },
+        EventKind::StaleSweep => sweep(tx, peer, e.epoch, ts, ways).await?,
         EventKind::Mirroring => {
             tx.execute(MIRRORING, &[&peer, &ts, &e.a, &e.b]).await?;
         }

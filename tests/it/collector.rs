@@ -411,3 +411,41 @@ fn dotenv_file_is_read() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("many"), "{err}");
 }
+
+/// Connections go to the shard holding the fewest: eight routers
+/// connecting one after another land four on each shard (SO_REUSEPORT
+/// hashing would spread them by chance).
+fn connections_spread_by_load(driver: &str) {
+    let c = collector(&["--io-driver", driver]);
+    let addr = c.local_addr();
+    let mut open = Vec::new();
+    for i in 0..8 {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        let mut init = Vec::new();
+        synth::initiation(&mut init, &format!("r{i}")).unwrap();
+        s.write_all(&init).unwrap();
+        open.push(s);
+        // Accepted (and counted) before the next one comes.
+        sleep(Duration::from_millis(100));
+    }
+    drop(open);
+    sleep(Duration::from_millis(300));
+    c.shutdown_handle().shutdown();
+    let reports = c.join().expect("shards stop cleanly");
+    let accepted: Vec<u64> = reports.iter().map(|r| r.counters.accepted).collect();
+    assert_eq!(accepted, [4, 4]);
+}
+
+#[test]
+fn connections_spread_by_load_epoll() {
+    connections_spread_by_load("epoll");
+}
+
+#[test]
+fn connections_spread_by_load_io_uring() {
+    if !riptide::shard::io_uring_available() {
+        eprintln!("io_uring unavailable here: the epoll test covers this machine");
+        return;
+    }
+    connections_spread_by_load("uring");
+}

@@ -750,10 +750,13 @@ fn redump_sweeps_stale_routes(db: &dyn Db) {
 }
 
 /// The router session is lost and the router re-dumps its peer over the
-/// kept routes: three routes are missing, two change, two are new. The
-/// RIB ends exact; the missing routes are swept as stale; in PostgreSQL
-/// the unchanged routes are neither rewritten nor given history rows (the
-/// embedded store rewrites them). The writer compares the re-dump.
+/// kept routes: three routes are missing, two change, two are new; after
+/// the table, before End-of-RIB, two routes re-announced unchanged change
+/// again in later batches (one withdrawn and announced again as it was,
+/// one changed and changed back). The RIB ends exact; the missing routes
+/// are swept as stale; in PostgreSQL the unchanged routes are neither
+/// rewritten nor given history rows (the embedded store rewrites them).
+/// The writer compares the re-dump.
 fn redump_after_session_loss(db: &dyn Db) {
     redump_after_session_loss_with(db, &[]);
 }
@@ -771,21 +774,30 @@ fn postgres_redump_after_session_loss_compared_by_the_database() {
 fn redump_after_session_loss_with(db: &dyn Db, extra: &[&str]) {
     let c = run(db, extra);
     let p = peer(1);
-    let dump = |v4, v6, extra: &dyn Fn(&mut Vec<u8>)| {
+    let table = |extra: &dyn Fn(&mut Vec<u8>)| {
         let mut out = Vec::new();
         synth::initiation(&mut out, "r").unwrap();
         synth::peer_up(&mut out, &p, false).unwrap();
-        let mut t = FullTable::new(v4, v6, 5);
+        let mut t = FullTable::new(3000, 1000, 5);
         let mut u = UpdateBuilder::new();
         while t.next_update(&mut u).unwrap() > 0 {
             encode::route_monitoring(&mut out, &p, &u).unwrap();
         }
         extra(&mut out);
+        out
+    };
+    let eor = || {
+        let mut out = Vec::new();
         synth::end_of_rib(&mut out, &p).unwrap();
         out
     };
     let gone = ["198.19.0.0/24", "198.19.1.0/24", "198.19.2.0/24"];
-    let first = dump(3000, 1000, &|out| update(out, 1, &gone, &[], 100));
+    let (p1, p2) = ("198.20.0.0/24", "198.20.1.0/24");
+    let mut first = table(&|out| {
+        update(out, 1, &gone, &[], 100);
+        update(out, 1, &[p1, p2], &[], 100);
+    });
+    first.extend(eor());
     let mut s = TcpStream::connect(c.addr()).unwrap();
     s.write_all(&first).unwrap();
     let mut model = Model::default();
@@ -801,16 +813,40 @@ fn redump_after_session_loss_with(db: &dyn Db, extra: &[&str]) {
 
     let changed = model.v4_prefixes(" 10.0.0.1", 2);
     assert_eq!(changed.len(), 2);
-    let second = dump(3000, 1000, &|out| {
-        let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
-        update(out, 1, &changed, &[], 200);
-        update(out, 1, &["198.18.0.0/24", "198.18.1.0/24"], &[], 200);
-    });
+    // The re-dump, then one batch each (the batch timeout is 0.2 s).
+    let steps: Vec<Vec<u8>> = vec![
+        table(&|out| {
+            let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
+            update(out, 1, &changed, &[], 200);
+            update(out, 1, &["198.18.0.0/24", "198.18.1.0/24"], &[], 200);
+            update(out, 1, &[p1, p2], &[], 100);
+        }),
+        {
+            let mut out = Vec::new();
+            update(&mut out, 1, &[], &[p1], 100);
+            out
+        },
+        {
+            let mut out = Vec::new();
+            update(&mut out, 1, &[p1], &[], 100);
+            update(&mut out, 1, &[p2], &[], 200);
+            out
+        },
+        {
+            let mut out = Vec::new();
+            update(&mut out, 1, &[p2], &[], 100);
+            out
+        },
+        eor(),
+    ];
     let mut again = Model::default();
-    again.feed(&second);
+    again.feed(&steps.concat());
     let history = db.count("SELECT count(*) FROM route_history");
     let mut s = TcpStream::connect(c.addr()).unwrap();
-    s.write_all(&second).unwrap();
+    for step in &steps {
+        s.write_all(step).unwrap();
+        sleep(Duration::from_millis(500));
+    }
     converges(db, &again.rib);
     // One sweep per dump.
     eventually("the re-dump swept", || {
@@ -822,16 +858,18 @@ fn redump_after_session_loss_with(db: &dyn Db, extra: &[&str]) {
     );
     assert_eq!(db.count("SELECT count(*) FROM peers WHERE state = 'up'"), 1);
     if db.is_postgres() {
-        // The 3998 unchanged routes: no history, rows untouched.
+        // The 3998 unchanged routes: no history, rows untouched. History:
+        // 4 changed or new, 3 stale, p1 withdrawn and announced, p2
+        // changed twice.
         assert_eq!(
             db.count("SELECT count(*) FROM route_history") - history,
-            4 + 3
+            4 + 3 + 2 + 2
         );
         assert_eq!(
             db.count(&format!(
                 "SELECT count(*) FROM rib WHERE last_updated > '{updated}'"
             )),
-            4
+            4 + 2
         );
         assert_eq!(db.count("SELECT count(*) FROM rib_seen"), 0);
         let (writer, database) = (
