@@ -89,9 +89,9 @@ pub struct Config {
     pub io_driver: IoDriver,
 
     /// Seconds without End-of-RIB after a Peer Up before routes the peer
-    /// had and did not re-announce are withdrawn; also how long a peer
-    /// whose router session was lost keeps its routes (stale) without
-    /// being brought up again.
+    /// had and did not re-announce are withdrawn; also how long the
+    /// PostgreSQL store keeps the hidden rows of a peer whose router
+    /// session was lost, for its re-dump.
     #[arg(long, env = "STALE_TIMEOUT_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub stale_timeout_seconds: u64,
 
@@ -180,7 +180,7 @@ pub struct Config {
     #[arg(long, env = "QUEUE_MEMORY_MB", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub queue_memory_mb: u64,
 
-    /// Memory per writer, in MiB, for comparing re-dumps over kept routes
+    /// Memory per writer, in MiB, for comparing re-dumps over kept rows
     /// (16 octets per route of the re-dumping peers); a re-dump that does
     /// not fit is compared by the database instead, at a higher cost to it.
     #[arg(long, env = "REDUMP_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]

@@ -16,10 +16,9 @@
 //!   that RIB's routes from earlier epochs. Where End-of-RIB never comes,
 //!   the stale timeout sweeps every RIB of the peer.
 //! - When the session ends (Termination, or the TCP session lost), every
-//!   peer ends. Unlike after Peer Down, the BGP sessions may well be up
-//!   still: the stores keep the peers' routes, stale, until the router
-//!   brings each peer up again and re-dumps it (then the sweep above
-//!   removes what it did not re-announce) or the stale timeout passes.
+//!   peer ends, as with Peer Down (the PostgreSQL store keeps the hidden
+//!   rows for a while, so that the router's re-dump need not rewrite what
+//!   did not change).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -363,8 +362,8 @@ impl Session {
     }
 
     /// Ends the session because the TCP connection ended without
-    /// Termination: every peer ends (its routes stale in the stores, see
-    /// the module doc). Returns the final counters.
+    /// Termination: every peer ends as with Peer Down. Returns the final
+    /// counters.
     pub fn disconnected(mut self, why: &'static str, sink: &mut impl Sink) -> SessionCounters {
         self.end_peers(PeerEnd::Disconnect(why), sink);
         sink.router_disconnected(self.router, None);

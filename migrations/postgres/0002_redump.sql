@@ -1,20 +1,19 @@
--- Router sessions lost keep their peers' routes; re-dumps that change
--- nothing write nothing to `rib` or `route_history`.
+-- Re-dumps after a router session is lost reuse the routes they find
+-- unchanged instead of rewriting them.
 --
--- peers.state gains 'stale' and peer_events gain 'lost': a router session
--- that ends without Peer Down (TCP lost, Termination, a collector
--- restart) leaves its peers stale, their routes current (peers.flushed_below
--- is raised by Peer Down only), until the router brings the peer up again
--- and re-dumps it, or the stale timeout passes from `stale_since` (then the
--- peer is 'down' and its routes flushed). A Peer Up of a stale peer makes
--- its dump a re-dump over kept routes (`redump_epoch`): an announcement
--- equal to the current row leaves the row as it is and gets no history
--- row. The collector compares such a re-dump in memory
--- (`redump_in_writer`), or has the database note the unchanged routes in
--- `rib_seen`; the stale sweep at the end of the re-dump (End-of-RIB, or
--- the stale timeout) removes the routes of earlier epochs neither
--- re-announced with a change nor seen unchanged.
-ALTER TABLE peers ADD COLUMN stale_since      timestamptz;
+-- A session lost (TCP lost, Termination, a collector restart) hides the
+-- peer's routes at once, as Peer Down does (flushed_below), but keeps the
+-- hidden rows with epochs from `kept_from` for STALE_TIMEOUT_SECONDS after
+-- `lost_at`: the router's re-dump (its next Peer Up, `redump_epoch`)
+-- compares its announcements with them. A route re-announced unchanged is
+-- not rewritten (its announcement is still in route_history); at the
+-- re-dump's stale sweep the kept rows not re-announced unchanged are
+-- deleted and the others become current again (flushed_below back to
+-- kept_from). The collector compares in memory (`redump_in_writer`), or has
+-- the database note the unchanged routes in `rib_seen`. Past the timeout,
+-- or after a Peer Down, the kept rows are deleted in the background.
+ALTER TABLE peers ADD COLUMN kept_from        int8;
+ALTER TABLE peers ADD COLUMN lost_at          timestamptz;
 ALTER TABLE peers ADD COLUMN redump_epoch     int8;
 ALTER TABLE peers ADD COLUMN redump_in_writer boolean NOT NULL DEFAULT false;
 
@@ -27,8 +26,3 @@ CREATE TABLE rib_seen (
     path_id  int8 NOT NULL
 );
 CREATE INDEX rib_seen_peer ON rib_seen (peer_id, epoch);
-
--- How a batch's routes were compared (0: not, 1: by the collector, 2: by
--- the database), so that a batch replayed after a restart, one part of it
--- applied, applies the other part the same way.
-ALTER TABLE applied_batches ADD COLUMN compared int2 NOT NULL DEFAULT 0;

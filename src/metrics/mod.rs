@@ -335,7 +335,7 @@ pub enum Operation {
     /// that the writer compared: only changed routes written.
     BatchRibRedump = 6,
     /// The same, compared by the database (the writer's re-dump memory
-    /// used up, or a batch replayed from the previous run's spill).
+    /// used up).
     BatchRibRedumpDatabase = 7,
 }
 

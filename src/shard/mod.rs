@@ -6,7 +6,7 @@
 //! (checked at accept) and the shutdown flag.
 //!
 //! Flow: [`start`] spawns the shards and returns a [`Collector`] once all
-//! listen; `listener::accept_loop` admits routers; `conn::serve` reads each
+//! listen; `listener::run` admits routers; `conn::serve` reads each
 //! router's stream into the session state machine (`crate::session`),
 //! which reports to the shard's sink.
 

@@ -140,10 +140,9 @@ pub enum EventKind {
     PeerSeen,
     /// Peer Down: `a` the reason, `b` its detail.
     PeerDown,
-    /// The router session ended (Termination, or the TCP session lost)
-    /// with the peer up: its routes stay, stale, until the router brings
-    /// the peer up again and re-dumps, or the stale timeout passes. `a`
-    /// the reason.
+    /// The router session ended (Termination, or the TCP session lost):
+    /// as [`Self::PeerDown`], but a store may keep the peer's rows for the
+    /// router's re-dump (`a` the reason).
     PeerLost,
     /// End-of-RIB: `a` the family.
     EndOfRib,

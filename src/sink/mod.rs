@@ -29,14 +29,14 @@ use crate::wire::bmp::peer_down::PeerDown;
 use crate::wire::bmp::peer_up::PeerUp;
 use crate::wire::bmp::stats::StatisticsReport;
 
-/// Why a peer ends.
+/// Why all of a peer's routes end.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum PeerEnd<'a> {
-    /// The router sent Peer Down: the peer's routes are gone.
+    /// The router sent Peer Down.
     PeerDown(&'a PeerDown<'a>),
-    /// The router sent Termination. Its BGP sessions may be up still: the
-    /// stores keep the peer's routes, stale, until the router brings the
-    /// peer up again and re-dumps it, or the stale timeout passes.
+    /// The router sent Termination; its peers end with it. Its BGP
+    /// sessions may well be up still: a store may keep the peers' rows,
+    /// hidden, for the router's re-dump.
     Termination,
     /// The TCP session ended without Termination, for the reason given
     /// (`router closed the connection`, `collector shutdown`, ...): as
@@ -61,9 +61,9 @@ pub trait Sink {
     /// told apart from those re-announced in this one.
     fn peer_up(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64, msg: &PeerUp<'_>);
 
-    /// A peer went down (its routes end, in every RIB), or its router
-    /// session ended (its routes are stale: see [`PeerEnd`]). `epoch` is
-    /// the session that ended (0 for a peer that never sent Peer Up).
+    /// A peer went down, or its router session ended: all its routes end,
+    /// in every RIB. `epoch` is the session that ended (0 for a peer that
+    /// never sent Peer Up).
     fn peer_down(&mut self, router: SocketAddr, peer: PeerKey, epoch: u64, end: PeerEnd<'_>);
 
     /// One route of a Route Monitoring message.
@@ -257,7 +257,6 @@ impl Store {
                     path: config.data_dir.join("riptide.db"),
                     retention_days: config.retention_days,
                     peer_routes_interval: config.peer_routes_interval(),
-                    stale_timeout: config.stale_timeout(),
                 };
                 let (tx, t) = sqlite::start(settings, depth, metrics.clone())?;
                 (vec![tx], Writers::Sqlite(t))

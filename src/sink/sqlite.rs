@@ -29,18 +29,11 @@ use super::copy::{Fields, TupleError, TupleReader};
 use crate::metrics::{Metrics, Operation, PeerRoutes};
 
 /// The migrations, in order: (version, name, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "0001_schema",
-        include_str!("../../migrations/sqlite/0001_schema.sql"),
-    ),
-    (
-        2,
-        "0002_stale",
-        include_str!("../../migrations/sqlite/0002_stale.sql"),
-    ),
-];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_schema",
+    include_str!("../../migrations/sqlite/0001_schema.sql"),
+)];
 
 const UPSERT_ROUTE: &str = "
 INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
@@ -83,9 +76,6 @@ pub struct SqliteSettings {
     /// How often to count the current routes per peer for the metrics
     /// (`None`: never).
     pub peer_routes_interval: Option<Duration>,
-    /// How long a stale peer (router session lost) keeps its routes
-    /// without being brought up again.
-    pub stale_timeout: Duration,
 }
 
 /// Counters of the writer.
@@ -127,7 +117,7 @@ pub fn start(
     metrics: Arc<Metrics>,
 ) -> Result<(mpsc::Sender<Batch>, JoinHandle<SqliteCounters>), SqliteError> {
     let conn = open(&settings.path)?;
-    conn.execute_batch(RESTART_STALE)?;
+    conn.execute_batch(RESTART_FLUSH)?;
     info!(file = %settings.path.display(), "embedded SQLite store (no DATABASE_URL)");
     if let Some(mut m) = metrics.writer(0) {
         m.up = Some(true);
@@ -143,24 +133,12 @@ pub fn start(
             // Routes changed since the last count: count again when due.
             let mut next_count = Instant::now();
             let mut changed = settings.peer_routes_interval.is_some();
-            // Stale peers are checked for expiry once a second while
-            // there are any (and after batches, which can make some).
-            let mut next_expiry = Instant::now();
-            let mut stale = true;
             loop {
-                if Instant::now() >= next_expiry {
-                    next_expiry = Instant::now() + Duration::from_secs(1);
-                    match expire_stale(&mut conn, settings.stale_timeout) {
-                        Ok(left) => stale = left > 0,
-                        Err(e) => warn!(error = %e, "embedded store: expiring stale peers failed"),
-                    }
-                }
-                let batch = if changed || stale {
+                let batch = if changed {
                     match rx.try_recv() {
                         Ok(b) => b,
                         Err(mpsc::error::TryRecvError::Empty) => {
                             if let Some(every) = settings.peer_routes_interval
-                                && changed
                                 && Instant::now() >= next_count
                             {
                                 next_count = Instant::now() + every;
@@ -180,7 +158,6 @@ pub fn start(
                     }
                 };
                 changed = settings.peer_routes_interval.is_some();
-                stale = true;
                 let mut wait = Duration::from_millis(100);
                 let started = Instant::now();
                 loop {
@@ -297,19 +274,15 @@ pub fn open(path: &Path) -> Result<Connection, SqliteError> {
     Ok(conn)
 }
 
-/// Every peer the previous run left up is stale: its routes stay until
-/// its router re-dumps it, or the stale timeout (which starts over for
-/// peers already stale, after a clean shutdown).
-const RESTART_STALE: &str = "
+const RESTART_FLUSH: &str = "
 BEGIN;
-UPDATE peers SET stale_since = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE state = 'stale';
 INSERT INTO peer_events
-SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), id, 'lost', epoch, 'collector restart', NULL
+SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), id, 'down', epoch, 'collector restart', NULL
   FROM peers WHERE state = 'up';
-UPDATE peers SET state = 'stale', last_down = strftime('%Y-%m-%d %H:%M:%f', 'now'),
-                 last_down_reason = 'collector restart',
-                 stale_since = strftime('%Y-%m-%d %H:%M:%f', 'now')
+UPDATE peers SET state = 'down', last_down = strftime('%Y-%m-%d %H:%M:%f', 'now'),
+                 last_down_reason = 'collector restart', flushed_below = max(flushed_below, epoch + 1)
  WHERE state = 'up';
+DELETE FROM rib WHERE epoch < (SELECT flushed_below FROM peers WHERE peers.id = rib.peer_id);
 INSERT INTO router_events
 SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), id, 'disconnect', 'collector restart'
   FROM routers WHERE connected;
@@ -514,8 +487,8 @@ fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), SqliteError
                     SET peer_as = excluded.peer_as, bgp_id = excluded.bgp_id, state = 'up',
                         epoch = max(peers.epoch, excluded.epoch),
                         capabilities = coalesce(excluded.capabilities, peers.capabilities),
-                        last_up = excluded.last_up, stale_since = NULL
-                  WHERE ?13 OR peers.epoch < excluded.epoch OR peers.state = 'stale'",
+                        last_up = excluded.last_up
+                  WHERE ?13 OR peers.epoch < excluded.epoch",
                 params![
                     peer,
                     e.router_id,
@@ -536,18 +509,19 @@ fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), SqliteError
                 peer_event(tx, ts, peer, "up", e.epoch, None, caps)?;
             }
         }
-        EventKind::PeerDown => {
-            peer_down(tx, ts, peer, e.epoch, e.a, e.b)?;
-        }
-        EventKind::PeerLost => {
+        // A session lost keeps nothing here: re-dumps rewrite their routes.
+        EventKind::PeerDown | EventKind::PeerLost => {
             let n = tx.execute(
-                "UPDATE peers SET state = 'stale', last_down = ?3, last_down_reason = ?4,
-                                  stale_since = strftime('%Y-%m-%d %H:%M:%f', 'now')
-                  WHERE id = ?1 AND epoch <= ?2 AND state = 'up'",
+                "UPDATE peers SET state = 'down', last_down = ?3, last_down_reason = ?4,
+                                  flushed_below = max(flushed_below, ?2 + 1)
+                  WHERE id = ?1 AND epoch <= ?2",
                 params![peer, e.epoch, ts, e.a],
             )?;
             if n > 0 {
-                peer_event(tx, ts, peer, "lost", e.epoch, e.a, None)?;
+                peer_event(tx, ts, peer, "down", e.epoch, e.a, e.b)?;
+                let gone = tx.execute(FLUSH_HIDDEN, params![peer, e.epoch.saturating_add(1)])?;
+                let detail = gone.to_string();
+                peer_event(tx, ts, peer, "flush", e.epoch, None, Some(&detail))?;
             }
         }
         EventKind::EndOfRib => {
@@ -586,68 +560,6 @@ fn apply_event(tx: &Transaction<'_>, e: &EventRow<'_>) -> Result<(), SqliteError
         }
     }
     Ok(())
-}
-
-/// Peer `peer`'s session `epoch` ended: the peer is down and its routes
-/// are removed.
-fn peer_down(
-    tx: &Transaction<'_>,
-    ts: &str,
-    peer: i64,
-    epoch: i64,
-    reason: Option<&str>,
-    detail: Option<&str>,
-) -> rusqlite::Result<()> {
-    let n = tx.execute(
-        "UPDATE peers SET state = 'down', last_down = ?3, last_down_reason = ?4,
-                          flushed_below = max(flushed_below, ?2 + 1)
-          WHERE id = ?1 AND epoch <= ?2",
-        params![peer, epoch, ts, reason],
-    )?;
-    if n > 0 {
-        peer_event(tx, ts, peer, "down", epoch, reason, detail)?;
-        let gone = tx.execute(FLUSH_HIDDEN, params![peer, epoch.saturating_add(1)])?;
-        let detail = gone.to_string();
-        peer_event(tx, ts, peer, "flush", epoch, None, Some(&detail))?;
-    }
-    Ok(())
-}
-
-/// Stale peers not brought up again within `timeout`: down, their routes
-/// removed. Returns how many stale peers are left.
-fn expire_stale(conn: &mut Connection, timeout: Duration) -> rusqlite::Result<usize> {
-    let tx = conn.transaction()?;
-    let mut now = String::new();
-    let now = time(Some(crate::sink::store::unix_micros()), &mut now)
-        .unwrap_or_default()
-        .to_owned();
-    let mut cutoff = String::new();
-    let micros = i64::try_from(timeout.as_micros()).unwrap_or(i64::MAX);
-    let cutoff = time(
-        Some(crate::sink::store::unix_micros().saturating_sub(micros)),
-        &mut cutoff,
-    )
-    .unwrap_or_default();
-    let expired: Vec<(i64, i64)> = tx
-        .prepare("SELECT id, epoch FROM peers WHERE state = 'stale' AND stale_since < ?1")?
-        .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (peer, epoch) in &expired {
-        peer_down(&tx, &now, *peer, *epoch, Some("stale timeout"), None)?;
-    }
-    let left: usize = tx.query_row(
-        "SELECT count(*) FROM peers WHERE state = 'stale'",
-        [],
-        |r| r.get(0),
-    )?;
-    tx.commit()?;
-    if !expired.is_empty() {
-        info!(
-            peers = expired.len(),
-            "stale peers not brought up again within the stale timeout: down, routes flushed"
-        );
-    }
-    Ok(left)
 }
 
 fn router_event(

@@ -21,22 +21,22 @@
 //!   follow, in order, a statement each (they are rare).
 //! - history: the history and statistics rows are binary-COPied straight
 //!   into `route_history` and `stats` (append-only, so the two parts need
-//!   no order between them); in a re-dump compared by the database the
-//!   main part writes the history of the routes that changed instead.
+//!   no order between them).
 //!
-//! Peer Down raises the peer's `flushed_below` to hide its routes from
-//! `routes` at once; writer 0 deletes the hidden rows in the background,
-//! in chunks, between batches. A router session lost (or ended by
-//! Termination) leaves its peers `stale` with their routes current; a
-//! stale peer not brought up again within the stale timeout goes down as
-//! with Peer Down (writer 0 checks once a second). The dump after a Peer
-//! Up of a stale peer is a re-dump over kept routes ([`prepare`]): an
-//! unchanged route is not rewritten and gets no history row. The writer
-//! compares the re-dump in memory ([`super::redump`]), or the database
-//! does ([`RIB_REDUMP`], noting unchanged routes in `rib_seen`) when the
-//! writer's re-dump memory is used up. The stale sweep after a dump
-//! deletes the routes of earlier epochs neither re-announced nor seen
-//! unchanged, and records them in history as `stale` ([`sweep`]).
+//! Peer Down, and a router session lost (or ended by Termination), raise
+//! the peer's `flushed_below` to hide its routes from `routes` at once;
+//! writer 0 deletes the hidden rows in the background, in chunks, between
+//! batches. After a session loss (not a Peer Down) the hidden rows are
+//! kept for the stale timeout: the dump after the peer's next Peer Up is
+//! a re-dump over kept rows ([`prepare`]), and a route it re-announces
+//! unchanged is not rewritten (its announcement still goes to history).
+//! The writer compares the re-dump in memory ([`super::redump`]), or the
+//! database does ([`RIB_REDUMP`], noting unchanged routes in `rib_seen`)
+//! when the writer's re-dump memory is used up. The stale sweep after a
+//! dump deletes the routes of earlier epochs not re-announced (history
+//! `stale`); after a re-dump over kept rows it also deletes the kept rows
+//! not re-announced unchanged and makes the others current again
+//! ([`sweep`]).
 //!
 //! While the database is down or slow the writer keeps taking batches
 //! from its shard into its queue (memory, then spill files: see
@@ -45,8 +45,9 @@
 //! `DATA_DIR/rejected/` and logged, so that it cannot stop the stream.
 //!
 //! At startup, before any new batch, writer 0 replays the spill files of
-//! the previous run and then marks every peer that run left up stale
-//! ("collector restart"): their routers reconnect and re-dump.
+//! the previous run and then ends every peer that run left up as with a
+//! session lost ("collector restart"): their routers reconnect and
+//! re-dump over the kept rows.
 #![forbid(unsafe_code)]
 
 use std::cell::Cell;
@@ -67,8 +68,8 @@ use tokio_postgres::{Client, NoTls, Transaction};
 use tracing::{debug, error, info, warn};
 
 use super::batch::{
-    Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_ACTION, ROUTE_ATTRS_ID, ROUTE_EPOCH,
-    ROUTE_FAMILY_LABELS, ROUTE_FIELDS, ROUTE_KEY, ROUTE_PEER_ID, ROUTE_TS, RouteTuple,
+    Batch, EventKind, EventRow, ROUTE_ACTION, ROUTE_ATTRS_ID, ROUTE_EPOCH, ROUTE_FAMILY_LABELS,
+    ROUTE_FIELDS, ROUTE_KEY, ROUTE_PEER_ID, ROUTE_TS, RouteTuple,
 };
 use super::copy::{HEADER, TRAILER, TupleError, TupleReader, TupleWriter};
 use super::redump;
@@ -118,13 +119,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_attrs (
 CREATE TEMP TABLE IF NOT EXISTS stage_keys (rd text, prefix cidr, path_id int8) ON COMMIT DELETE ROWS;";
 
 const PROGRESS: &str = "
-INSERT INTO applied_batches (stream, seq, part, applied, compared) VALUES ($1, $2, $3, now(), $4)
+INSERT INTO applied_batches (stream, seq, part, applied) VALUES ($1, $2, $3, now())
 ON CONFLICT (stream, seq, part) DO NOTHING";
-
-/// How the parts of a batch applied so far compared its routes
-/// ([`Compare::code`]).
-const COMPARED_BEFORE: &str = "
-SELECT coalesce(max(compared), 0)::int2 FROM applied_batches WHERE stream = $1 AND seq = $2";
 
 /// The staged attribute sets into `attribute_sets`.
 macro_rules! attrs_insert {
@@ -192,12 +188,12 @@ const RIB_GONE: &str = ", gone AS (
        AND r.prefix = l.prefix AND r.path_id = l.path_id AND r.epoch <= l.epoch
 )";
 
-/// A batch of announcements in a re-dump over kept routes compared by
-/// the database. The first announcement of a route in the batch that
-/// equals its current row (attribute set, labels, family) is no change:
-/// no history row. When it is also the route's only one in the batch, the
-/// row is left as it is and noted in `rib_seen` for the stale sweep.
-/// Everything else goes into history and into the RIB as in [`RIB`].
+/// A batch of announcements in a re-dump over kept rows compared by the
+/// database. The first announcement of a route in the batch that equals
+/// its kept row (attribute set, labels, family), when it is also the
+/// route's only one in the batch, leaves the row as it is and is noted in
+/// `rib_seen` for the stale sweep. Everything else goes into the RIB as in
+/// [`RIB`].
 const RIB_REDUMP: &str = concat!(
     "
 WITH firsts AS MATERIALIZED (
@@ -205,47 +201,76 @@ WITH firsts AS MATERIALIZED (
            count(*) OVER (PARTITION BY peer_id, rd, prefix, path_id) AS n
       FROM stage_routes ORDER BY peer_id, rd, prefix, path_id, seq
 ), kept AS MATERIALIZED (
-    SELECT f.seq, f.n, f.peer_id, f.epoch, f.rd, f.prefix, f.path_id
+    SELECT f.peer_id, f.epoch, f.rd, f.prefix, f.path_id
       FROM firsts f
       JOIN rib r ON r.peer_id = f.peer_id AND r.rd = f.rd AND r.prefix = f.prefix AND r.path_id = f.path_id
       JOIN peers p ON p.id = r.peer_id
-     WHERE r.epoch >= p.flushed_below AND r.epoch <= f.epoch
+     WHERE f.n = 1 AND r.epoch >= p.kept_from AND r.epoch < p.flushed_below
        AND r.attrs_id = f.attrs_id AND r.afi = f.afi AND r.safi = f.safi
        AND r.labels IS NOT DISTINCT FROM f.labels
 ), seen AS (
-    INSERT INTO rib_seen SELECT peer_id, epoch, rd, prefix, path_id FROM kept WHERE n = 1
-), history AS (
-    INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
-    SELECT ts, peer_id, rd, prefix, path_id, afi, safi, labels, 'announce', attrs_id
-      FROM stage_routes WHERE seq NOT IN (SELECT seq FROM kept)
+    INSERT INTO rib_seen SELECT * FROM kept
 )
 INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
 SELECT DISTINCT ON (peer_id, rd, prefix, path_id)
        peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
   FROM stage_routes s
- WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.n = 1 AND k.peer_id = s.peer_id AND k.rd = s.rd
+ WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.peer_id = s.peer_id AND k.rd = s.rd
                                           AND k.prefix = s.prefix AND k.path_id = s.path_id)
  ORDER BY peer_id, rd, prefix, path_id, seq DESC",
     rib_upsert!()
 );
 
-/// Whether a peer's dump in epoch `$2` is a re-dump over kept routes (the
-/// peer was stale at its Peer Up), and whether a writer compares it.
+/// Whether a peer's dump in epoch `$2` is a re-dump over kept rows (its
+/// Peer Up came while rows of its lost session were kept), and whether a
+/// writer compares it.
 const REDUMP_STATE: &str = "
-SELECT coalesce(redump_epoch = $2, false), redump_in_writer FROM peers WHERE id = $1";
+SELECT coalesce(redump_epoch = $2 AND kept_from IS NOT NULL, false), redump_in_writer
+  FROM peers WHERE id = $1";
 
-/// The peer's re-dump in epoch `$2` is compared in a writer's memory: a
-/// stale sweep of it without that memory (a run that ended) deletes
-/// nothing ([`SWEEP_SKIPPED`]).
+/// The peer's re-dump in epoch `$2` is compared in a writer's memory.
 const REDUMP_IN_WRITER: &str = "
 UPDATE peers SET redump_in_writer = true WHERE id = $1 AND redump_epoch = $2";
 
-/// A peer's routes of earlier epochs than `$2` that are still current:
-/// the columns [`redump`] hashes, key (rd, prefix, path id) first.
+/// The kept rows of a peer (hidden since its session was lost): the
+/// columns [`redump`] hashes, [`KEY_COLUMNS`] then [`VALUE_COLUMNS`].
 const KEPT_ROWS: &str = "
 SELECT r.rd, r.prefix, r.path_id, r.afi, r.safi, r.labels, r.attrs_id
   FROM rib r JOIN peers p ON p.id = r.peer_id
- WHERE r.peer_id = $1 AND r.epoch < $2 AND r.epoch >= p.flushed_below";
+ WHERE r.peer_id = $1 AND r.epoch >= p.kept_from AND r.epoch < p.flushed_below";
+
+/// Columns of [`KEPT_ROWS`] that make a route's key: rd, prefix, path id
+/// (as [`ROUTE_KEY`] of a route tuple).
+const KEY_COLUMNS: std::ops::Range<usize> = 0..3;
+
+/// Columns of [`KEPT_ROWS`] that make a route's value: afi, safi, labels,
+/// attrs id (as [`ROUTE_FAMILY_LABELS`] and [`ROUTE_ATTRS_ID`]).
+const VALUE_COLUMNS: std::ops::Range<usize> = 3..7;
+
+/// The end of a re-dump over kept rows, once those not re-announced
+/// unchanged are deleted: the others are current again.
+const KEPT_CURRENT: &str = "
+UPDATE peers SET flushed_below = kept_from, kept_from = NULL, redump_epoch = NULL
+ WHERE id = $1 AND redump_epoch = $2";
+
+/// The kept rows of a peer whose re-dump was compared by a collector run
+/// that ended (which of them it saw unchanged is lost): deleted in the
+/// background, like those of a Peer Down.
+const KEPT_DROPPED: &str = "
+WITH p AS (
+    UPDATE peers SET kept_from = NULL, redump_epoch = NULL, cleanup_pending = true
+     WHERE id = $1 AND redump_epoch = $2
+    RETURNING id
+)
+INSERT INTO peer_events SELECT $3, id, 'stale-sweep', $2,
+    'kept rows dropped: the re-dump was compared by a collector run that ended', NULL FROM p";
+
+/// Kept rows of the re-dump `$2` of peer `$1` not noted unchanged (in
+/// `rib_seen`), or (with `stage_keys`) those of `stage_keys`.
+const KEPT_GONE: &str = "
+DELETE FROM rib r USING peers p
+ WHERE p.id = $1 AND r.peer_id = $1 AND r.epoch >= p.kept_from AND r.epoch < p.flushed_below
+   AND {which}";
 
 const ROUTER_CONNECTED: &str = "
 WITH r AS (
@@ -271,8 +296,8 @@ WITH p AS (
        SET peer_as = excluded.peer_as, bgp_id = excluded.bgp_id, state = 'up',
            epoch = GREATEST(peers.epoch, excluded.epoch),
            capabilities = excluded.capabilities, last_up = excluded.last_up,
-           redump_epoch = CASE WHEN peers.state = 'stale' THEN excluded.epoch END,
-           redump_in_writer = false, stale_since = NULL
+           redump_epoch = CASE WHEN peers.kept_from IS NOT NULL THEN excluded.epoch END,
+           redump_in_writer = false
 ), notes AS (
     DELETE FROM rib_seen WHERE peer_id = $1 AND epoch < $10
 )
@@ -282,14 +307,14 @@ const PEER_SEEN: &str = "
 INSERT INTO peers (id, router_id, router_address, peer_type, rd, peer_address, peer_as, bgp_id,
                    rib, state, epoch, first_seen, last_up)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'up', $10, $11, $11)
-ON CONFLICT (id) DO UPDATE SET state = 'up', epoch = GREATEST(peers.epoch, excluded.epoch),
-                               last_up = excluded.last_up, stale_since = NULL
- WHERE peers.epoch < excluded.epoch OR peers.state = 'stale'";
+ON CONFLICT (id) DO UPDATE SET state = 'up', epoch = excluded.epoch, last_up = excluded.last_up
+ WHERE peers.epoch < excluded.epoch";
 
 const PEER_DOWN: &str = "
 WITH p AS (
     UPDATE peers SET state = 'down', last_down = $3, last_down_reason = $4,
-                     flushed_below = GREATEST(flushed_below, $2 + 1), cleanup_pending = true
+                     flushed_below = GREATEST(flushed_below, $2 + 1), cleanup_pending = true,
+                     kept_from = NULL, redump_epoch = NULL
      WHERE id = $1 AND epoch <= $2
     RETURNING id
 ), notes AS (
@@ -297,68 +322,38 @@ WITH p AS (
 )
 INSERT INTO peer_events SELECT $3, id, 'down', $2, $4, $5 FROM p";
 
-/// The router session ended with the peer up: its routes stay, `stale`;
-/// the stale timeout runs from now (when this is applied: a backlog
-/// applied late does not expire it at once).
+/// The router session ended: as [`PEER_DOWN`], but the hidden rows are
+/// kept (from `kept_from`) for the router's re-dump, until the stale
+/// timeout from now (when this is applied: a backlog applied late does
+/// not end it at once).
 const PEER_LOST: &str = "
 WITH p AS (
-    UPDATE peers SET state = 'stale', last_down = $3, last_down_reason = $4, stale_since = now()
-     WHERE id = $1 AND epoch <= $2 AND state = 'up'
+    UPDATE peers SET state = 'down', last_down = $3, last_down_reason = $4,
+                     kept_from = coalesce(kept_from, flushed_below), lost_at = now(),
+                     flushed_below = GREATEST(flushed_below, $2 + 1), cleanup_pending = true,
+                     redump_epoch = NULL
+     WHERE id = $1 AND epoch <= $2
     RETURNING id
 )
-INSERT INTO peer_events SELECT $3, id, 'lost', $2, $4, NULL FROM p";
+INSERT INTO peer_events SELECT $3, id, 'down', $2, $4, NULL FROM p";
 
-/// Stale peers not brought up again within `$1` seconds: down, their
-/// routes flushed.
-const STALE_EXPIRED: &str = "
-WITH p AS (
-    UPDATE peers SET state = 'down', last_down = now(), last_down_reason = 'stale timeout',
-                     flushed_below = GREATEST(flushed_below, epoch + 1), cleanup_pending = true
-     WHERE state = 'stale' AND stale_since < now() - make_interval(secs => $1)
-    RETURNING id, epoch
-), notes AS (
-    DELETE FROM rib_seen s USING p WHERE s.peer_id = p.id
-)
-INSERT INTO peer_events SELECT now(), id, 'down', epoch, 'stale timeout', NULL FROM p";
+/// Kept rows of peers not brought up again within `$1` seconds of their
+/// session loss: deleted in the background.
+const KEPT_EXPIRED: &str = "
+UPDATE peers SET kept_from = NULL, cleanup_pending = true
+ WHERE kept_from IS NOT NULL AND state <> 'up' AND lost_at < now() - make_interval(secs => $1)";
 
 const END_OF_RIB: &str = "
 INSERT INTO peer_events SELECT $2, id, 'end-of-rib', epoch, $3, NULL FROM peers WHERE id = $1";
 
-/// The stale sweep of a re-dump a writer compared: the routes of
-/// `stage_keys` ([`sweep_unseen`]).
-const STALE_SWEEP_KEYS: &str = "
-WITH gone AS (
-    DELETE FROM rib r USING stage_keys k
-     WHERE r.peer_id = $1 AND r.rd = k.rd AND r.prefix = k.prefix AND r.path_id = k.path_id
-       AND r.epoch < $2
-    RETURNING r.*
-), h AS (
-    INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
-    SELECT $3, peer_id, rd, prefix, path_id, afi, safi, labels, 'stale', NULL FROM gone
-)
-INSERT INTO peer_events SELECT $3, $1, 'stale-sweep', $2, NULL, count(*)::text FROM gone
- WHERE EXISTS (SELECT 1 FROM peers WHERE id = $1)";
-
-/// The stale sweep of a re-dump a writer compared in a run that ended:
-/// which routes it saw unchanged is lost, so none is deleted (they stay
-/// until the peer's next re-dump, Peer Down or stale timeout).
-const SWEEP_SKIPPED: &str = "
-INSERT INTO peer_events VALUES ($3, $1, 'stale-sweep', $2,
-    'skipped: the re-dump was compared by a collector run that ended', NULL)";
-
-/// The stale sweep of a dump: routes of earlier epochs neither rewritten
-/// in it nor noted unchanged ([`RIB_REDUMP`]).
+/// The stale sweep of a dump: routes of earlier epochs not re-announced
+/// in it, deleted and recorded in history as `stale`.
 const STALE_SWEEP: &str = "
 WITH p AS (SELECT id, flushed_below FROM peers WHERE id = $1),
 gone AS (
     DELETE FROM rib r USING p
      WHERE r.peer_id = p.id AND r.epoch >= p.flushed_below AND r.epoch < $2
-       AND NOT EXISTS (SELECT 1 FROM rib_seen s
-                        WHERE s.peer_id = r.peer_id AND s.epoch = $2 AND s.rd = r.rd
-                          AND s.prefix = r.prefix AND s.path_id = r.path_id)
     RETURNING r.*
-), notes AS (
-    DELETE FROM rib_seen WHERE peer_id = $1 AND epoch <= $2
 ), h AS (
     INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
     SELECT $3, peer_id, rd, prefix, path_id, afi, safi, labels, 'stale', NULL FROM gone
@@ -374,17 +369,20 @@ SELECT host(p.router_address), host(p.peer_address), p.rib, count(*)
 
 const MIRRORING: &str = "INSERT INTO peer_events VALUES ($2, $1, 'mirroring', 0, $3, $4)";
 
-/// At startup: every peer the previous run left up is stale, and the
-/// stale timeout of those already stale (a clean shutdown) starts over.
-const RESTART_STALE: &str = "
-UPDATE peers SET stale_since = now() WHERE state = 'stale';
+/// At startup: every peer the previous run left up ends as with a session
+/// lost (its rows kept for its router's re-dump), and the stale timeout
+/// of rows kept at a clean shutdown starts over.
+const RESTART_FLUSH: &str = "
+UPDATE peers SET lost_at = now() WHERE kept_from IS NOT NULL;
 WITH p AS (
-    UPDATE peers SET state = 'stale', last_down = now(), last_down_reason = 'collector restart',
-                     stale_since = now()
+    UPDATE peers SET state = 'down', last_down = now(), last_down_reason = 'collector restart',
+                     kept_from = coalesce(kept_from, flushed_below), lost_at = now(),
+                     flushed_below = GREATEST(flushed_below, epoch + 1), cleanup_pending = true,
+                     redump_epoch = NULL
      WHERE state = 'up'
     RETURNING id, epoch
 )
-INSERT INTO peer_events SELECT now(), id, 'lost', epoch, 'collector restart', NULL FROM p;
+INSERT INTO peer_events SELECT now(), id, 'down', epoch, 'collector restart', NULL FROM p;
 WITH r AS (UPDATE routers SET connected = false WHERE connected RETURNING id)
 INSERT INTO router_events SELECT now(), id, 'disconnect', 'collector restart' FROM r;";
 
@@ -407,8 +405,8 @@ pub struct PgSettings {
     /// How often writer 0 counts the current routes per peer for the
     /// metrics (`None`: never).
     pub peer_routes_interval: Option<Duration>,
-    /// How long a stale peer (router session lost) keeps its routes
-    /// without being brought up again.
+    /// How long the rows of a peer whose router session was lost are kept
+    /// for its re-dump.
     pub stale_timeout: Duration,
     /// Memory per writer for re-dump indexes ([`super::redump`]).
     pub redump_memory: usize,
@@ -551,16 +549,24 @@ struct Conn {
 }
 
 /// The two parts of a batch, applied concurrently in their own
-/// transactions and recorded apart in `applied_batches`; each knows how
-/// the batch's routes are compared with the current RIB ([`prepare`]).
+/// transactions and recorded apart in `applied_batches`.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 enum Part {
-    /// Attribute sets, the current RIB, events; when the database compares
-    /// a re-dump, the history of the routes that changed too
-    /// ([`RIB_REDUMP`]).
+    /// Attribute sets, the current RIB (its routes compared as
+    /// [`prepare`] says), events.
     Main(Compare),
-    /// History (unless the database compares a re-dump) and statistics.
-    History(Compare),
+    /// History and statistics.
+    History,
+}
+
+impl Part {
+    /// Its number in `applied_batches`.
+    fn number(self) -> i16 {
+        match self {
+            Self::Main(_) => 0,
+            Self::History => 1,
+        }
+    }
 }
 
 /// How a batch's routes are compared with the current RIB.
@@ -569,35 +575,14 @@ enum Compare {
     /// Not at all: a first dump, updates, or a batch with withdrawals.
     No,
     /// A re-dump the writer compared: its unchanged routes are gone from
-    /// the batch.
+    /// the batch's routes (not from its history).
     Writer,
     /// A re-dump the database compares ([`RIB_REDUMP`]).
     Database,
 }
 
-impl Compare {
-    /// Its code in `applied_batches.compared`.
-    fn code(self) -> i16 {
-        match self {
-            Self::No => 0,
-            Self::Writer => 1,
-            Self::Database => 2,
-        }
-    }
-}
-
 /// How each (peer, epoch) in a writer's batches is dumped.
 type Ways = HashMap<(i64, i64), Redump>;
-
-impl Part {
-    /// Its number in `applied_batches`, and how the batch was compared.
-    fn record(self) -> (i16, i16) {
-        match self {
-            Self::Main(c) => (0, c.code()),
-            Self::History(c) => (1, c.code()),
-        }
-    }
-}
 
 struct Writer {
     id: usize,
@@ -617,7 +602,7 @@ struct Writer {
     guesses: Guesses,
     /// How the dumps through this writer go.
     redumps: Redumps,
-    /// Writer 0: when stale peers are next checked for expiry.
+    /// Writer 0: when kept rows are next checked for expiry.
     next_expiry: Instant,
 }
 
@@ -636,8 +621,8 @@ struct Redumps {
 /// How the dump of one (peer, epoch) goes.
 #[derive(Debug)]
 enum Redump {
-    /// No routes of earlier epochs are current: a first dump, or one after
-    /// Peer Down.
+    /// Not a re-dump over kept rows (a first dump, one after Peer Down, a
+    /// RIB without a Peer Up of its own): routes are written as they come.
     First,
     /// A re-dump over kept routes, compared in the writer.
     Index(redump::Index),
@@ -765,9 +750,9 @@ impl Writer {
             if self.id == 0 && !self.shared.ready.load(Ordering::Acquire) {
                 // The previous run's spill is at the head of writer 0's
                 // queue: it is replayed before the peers that run left up
-                // are marked stale.
+                // are ended.
                 if !self.queue.has_recovered() && inflight.is_none() {
-                    match self.restart_stale().await {
+                    match self.restart_flush().await {
                         Ok(()) => {
                             self.shared.ready.store(true, Ordering::Release);
                             continue;
@@ -953,13 +938,7 @@ impl Writer {
             let with = (guesses, &redumps.ways);
             let (main, history) = tokio::join!(
                 timed_apply(&mut conn.main, batch, Part::Main(compare), with, recorder),
-                timed_apply(
-                    &mut conn.history,
-                    batch,
-                    Part::History(compare),
-                    with,
-                    recorder
-                )
+                timed_apply(&mut conn.history, batch, Part::History, with, recorder)
             );
             // Applied when either part was new; a part that failed is
             // retried (the other is then recognised as applied).
@@ -1000,6 +979,7 @@ impl Writer {
 
     fn reject(&mut self, t: Taken, e: &tokio_postgres::Error) {
         self.queue.committed();
+        self.redumps.forget(&t.batch);
         self.counters.rejected += 1;
         if let Some(mut m) = self.shared.metrics.writer(self.id) {
             m.rejected += 1;
@@ -1050,13 +1030,12 @@ impl Writer {
         }
     }
 
-    /// Replayed spill done: every peer the previous run left up is stale
-    /// (its routes stay until its router re-dumps it, or the stale
-    /// timeout).
-    async fn restart_stale(&mut self) -> Result<(), tokio_postgres::Error> {
+    /// Replayed spill done: every peer the previous run left up ends as
+    /// with a session lost ([`RESTART_FLUSH`]).
+    async fn restart_flush(&mut self) -> Result<(), tokio_postgres::Error> {
         self.connect().await?;
         match self.conn.as_ref() {
-            Some(conn) => conn.main.batch_execute(RESTART_STALE).await,
+            Some(conn) => conn.main.batch_execute(RESTART_FLUSH).await,
             None => Ok(()),
         }
     }
@@ -1105,20 +1084,23 @@ impl Writer {
             .await?;
             record(Operation::Maintenance, started);
         }
-        if Instant::now() >= self.next_expiry {
+        // Not while the previous run's spill is replayed: the restart
+        // first starts the stale timeout over.
+        if self.shared.ready.load(Ordering::Acquire) && Instant::now() >= self.next_expiry {
             self.next_expiry = Instant::now() + Duration::from_secs(1);
             let secs = self.shared.settings.stale_timeout.as_secs_f64();
-            let n = c.execute(STALE_EXPIRED, &[&secs]).await?;
+            let n = c.execute(KEPT_EXPIRED, &[&secs]).await?;
             if n > 0 {
-                info!(
+                debug!(
                     peers = n,
-                    "stale peers not brought up again within the stale timeout: down, routes flushed"
+                    "rows kept for re-dumps that did not come within the stale timeout: deleted"
                 );
             }
         }
+        // Hidden rows below `kept_from` (or all of them) are deleted.
         let Some(row) = c
             .query_opt(
-                "SELECT id, flushed_below FROM peers WHERE cleanup_pending LIMIT 1",
+                "SELECT id, coalesce(kept_from, flushed_below) FROM peers WHERE cleanup_pending LIMIT 1",
                 &[],
             )
             .await?
@@ -1141,7 +1123,7 @@ impl Writer {
             let total = self.cleanup.remove(&peer).unwrap_or(n);
             c.execute(
                 "WITH p AS (UPDATE peers SET cleanup_pending = false
-                             WHERE id = $1 AND flushed_below = $2 RETURNING id)
+                             WHERE id = $1 AND coalesce(kept_from, flushed_below) = $2 RETURNING id)
                  INSERT INTO peer_events SELECT now(), id, 'flush', $2 - 1, NULL, $3 FROM p",
                 &[&peer, &below, &total.to_string()],
             )
@@ -1304,9 +1286,8 @@ async fn apply(
     };
     let tx = client.transaction().await.map_err(classify)?;
     let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
-    let (number, compared) = part.record();
     let fresh = tx
-        .execute(PROGRESS, &[&&*batch.stream, &seq, &number, &compared])
+        .execute(PROGRESS, &[&&*batch.stream, &seq, &part.number()])
         .await
         .map_err(classify)?;
     if fresh == 0 {
@@ -1315,7 +1296,7 @@ async fn apply(
     }
     let op = match part {
         Part::Main(compare) => apply_main(&tx, batch, compare, with).await,
-        Part::History(compare) => apply_history(&tx, batch, compare == Compare::Database)
+        Part::History => apply_history(&tx, batch)
             .await
             .map(|()| Operation::BatchHistory),
     }
@@ -1357,20 +1338,13 @@ async fn copy_in(
     Ok(())
 }
 
-/// The history part of a batch: its history rows (unless `redump`: in a
-/// re-dump compared by the database, the main part writes those of the
-/// routes that changed) and statistics.
-async fn apply_history(
-    tx: &Transaction<'_>,
-    batch: &Batch,
-    redump: bool,
-) -> Result<(), tokio_postgres::Error> {
-    let history_copy = "COPY route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id) \
-                        FROM STDIN (FORMAT binary)";
+/// The history part of a batch: its history and statistics rows.
+async fn apply_history(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_postgres::Error> {
+    let history = "COPY route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id) \
+                   FROM STDIN (FORMAT binary)";
     let stats = "COPY stats (ts, router_id, peer_id, stat_type, stat_name, afi, safi, value) \
                  FROM STDIN (FORMAT binary)";
-    let history: &[u8] = if redump { &[] } else { &batch.history };
-    for (statement, tuples) in [(history_copy, history), (stats, &batch.stats[..])] {
+    for (statement, tuples) in [(history, &batch.history), (stats, &batch.stats)] {
         if !tuples.is_empty() {
             copy_in(tx, statement, Bytes::copy_from_slice(tuples)).await?;
         }
@@ -1459,14 +1433,12 @@ fn route_peers(routes: &[u8]) -> Vec<(i64, i64)> {
 /// How `batch` is compared with the current RIB, and the batch to apply
 /// when the writer compared it (its unchanged routes removed).
 ///
-/// A peer's dump is a re-dump over kept routes when the peer was stale at
-/// its Peer Up (a router session lost: its routes were kept). At the
-/// first batch of such a (peer, epoch) the writer reads the peer's routes
-/// into an index ([`redump::Index`]) within `memory`; a re-dump that does
-/// not fit is compared by the database. A batch replayed from the
-/// previous run's spill (`replaying`) is compared the way one of its
-/// parts was applied before, if any, or not at all: that run's indexes
-/// are lost.
+/// A peer's dump is a re-dump over kept rows when its Peer Up came while
+/// the rows of its lost session were kept (hidden). At the first batch of
+/// such a (peer, epoch) the writer reads the kept rows into an index
+/// ([`redump::Index`]) within `memory`; a re-dump that does not fit is
+/// compared by the database. Batches replayed from the previous run's
+/// spill (`replaying`) are not compared: that run's indexes are lost.
 async fn prepare(
     client: &Client,
     batch: &Batch,
@@ -1474,24 +1446,8 @@ async fn prepare(
     replaying: bool,
     memory: usize,
 ) -> Result<(Option<Batch>, Compare), tokio_postgres::Error> {
-    if batch.routes.is_empty() {
+    if batch.routes.is_empty() || replaying {
         return Ok((None, Compare::No));
-    }
-    if replaying {
-        let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
-        let before: i16 = client
-            .query_one(COMPARED_BEFORE, &[&&*batch.stream, &seq])
-            .await?
-            .get(0);
-        let database = before == Compare::Database.code();
-        return Ok((
-            None,
-            if database {
-                Compare::Database
-            } else {
-                Compare::No
-            },
-        ));
     }
     let pairs = route_peers(&batch.routes);
     for &(peer, epoch) in &pairs {
@@ -1534,8 +1490,8 @@ async fn redump_way(
         return Ok(Redump::First);
     }
     let mut entries = Vec::new();
-    let all = kept_rows(client, peer, epoch, |key, row| {
-        let value = redump::hash_fields((3..7).map(|i| raw(row, i)));
+    let all = kept_rows(client, peer, |key, row| {
+        let value = redump::hash_fields(VALUE_COLUMNS.map(|i| raw(row, i)));
         entries.push((key, value));
         entries.len() * redump::BYTES_PER_ROUTE <= memory
     })
@@ -1543,7 +1499,7 @@ async fn redump_way(
     if !all {
         info!(
             peer,
-            "re-dump over kept routes: compared by the database (REDUMP_MEMORY_MB used up)"
+            "re-dump over kept rows: compared by the database (REDUMP_MEMORY_MB used up)"
         );
         return Ok(Redump::Notes);
     }
@@ -1551,7 +1507,7 @@ async fn redump_way(
     info!(
         peer,
         routes = entries.len(),
-        "re-dump over kept routes: compared in the writer"
+        "re-dump over kept rows: compared in the writer"
     );
     Ok(Redump::Index(redump::Index::new(entries)))
 }
@@ -1561,14 +1517,13 @@ async fn redump_way(
 async fn kept_rows(
     client: &impl tokio_postgres::GenericClient,
     peer: i64,
-    epoch: i64,
     mut each: impl FnMut(u64, &tokio_postgres::Row) -> bool,
 ) -> Result<bool, tokio_postgres::Error> {
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&peer, &epoch];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&peer];
     let rows = client.query_raw(KEPT_ROWS, params).await?;
     let mut rows = pin!(rows);
     while let Some(row) = rows.try_next().await? {
-        let key = redump::hash_fields((0..3).map(|i| raw(&row, i)));
+        let key = redump::hash_fields(KEY_COLUMNS.map(|i| raw(&row, i)));
         if !each(key, &row) {
             return Ok(false);
         }
@@ -1612,16 +1567,14 @@ fn replaced(batch: &Batch, ways: &mut Ways) {
     }
 }
 
-/// `batch` without its announcements that leave a route as it is (seen
-/// in its re-dump's index), or `None` when it has none, or cannot be read.
+/// `batch` without the route tuples (not the history) of announcements
+/// that leave a route as it is (seen in its re-dump's index), or `None`
+/// when it has none, or cannot be read.
 fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
     let mut routes = Vec::with_capacity(batch.routes.len());
-    let mut history = Vec::with_capacity(batch.history.len());
     let mut removed = 0;
     let mut r = TupleReader::new(&batch.routes);
-    let mut h = TupleReader::new(&batch.history);
     while let Some(route) = RouteTuple::next(&mut r).ok()? {
-        let hist = h.next_tuple(HISTORY_FIELDS as usize).ok()??;
         if let Some((ix, key, value)) = index_of(ways, &route)
             && ix.announced(key, value)
         {
@@ -1629,14 +1582,13 @@ fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
             continue;
         }
         TupleWriter::new(&mut routes, ROUTE_FIELDS).raw_fields(route.encoded);
-        TupleWriter::new(&mut history, HISTORY_FIELDS).raw_fields(hist.unread());
     }
     (removed > 0).then(|| Batch {
         stream: batch.stream.clone(),
         seq: batch.seq,
         attrs: batch.attrs.clone(),
         routes,
-        history,
+        history: batch.history.clone(),
         stats: batch.stats.clone(),
         events: batch.events.clone(),
         route_count: batch.route_count,
@@ -1646,11 +1598,12 @@ fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
     })
 }
 
-/// The stale sweep of a dump: of a re-dump this writer compared, the
-/// peer's routes of earlier epochs not seen unchanged are deleted; of one
-/// a run that ended compared, none (that run's index is lost); of any
-/// other, those neither rewritten nor noted ([`STALE_SWEEP`]). Deleted
-/// routes are recorded in history as `stale`.
+/// The stale sweep of a dump: routes of earlier epochs not re-announced
+/// are deleted and recorded in history as `stale` ([`STALE_SWEEP`]). Of a
+/// re-dump over kept rows, the kept rows not re-announced unchanged are
+/// deleted (they left the current RIB with the session) and the others
+/// are current again ([`KEPT_CURRENT`]); of one compared by a run that
+/// ended, the kept rows are dropped ([`KEPT_DROPPED`]).
 async fn sweep(
     tx: &Transaction<'_>,
     peer: i64,
@@ -1658,47 +1611,66 @@ async fn sweep(
     ts: SystemTime,
     ways: &Ways,
 ) -> Result<(), tokio_postgres::Error> {
-    if let Some(Redump::Index(ix)) = ways.get(&(peer, epoch)) {
-        let mut keys = Vec::new();
-        kept_rows(tx, peer, epoch, |key, row| {
-            if !ix.seen(key) {
-                let mut t = TupleWriter::new(&mut keys, 3);
-                for i in 0..3 {
-                    match raw(row, i) {
-                        Some(v) => t.bytes(v),
-                        None => t.null(),
-                    };
-                }
-            }
-            true
-        })
-        .await?;
-        tx.execute("DELETE FROM stage_keys", &[]).await?;
-        if !keys.is_empty() {
-            copy_in(
-                tx,
-                "COPY stage_keys FROM STDIN (FORMAT binary)",
-                Bytes::from(keys),
-            )
-            .await?;
-        }
-        tx.execute(STALE_SWEEP_KEYS, &[&peer, &epoch, &ts]).await?;
-        return Ok(());
-    }
+    tx.execute(STALE_SWEEP, &[&peer, &epoch, &ts]).await?;
     let (redump, in_writer) = tx
         .query_opt(REDUMP_STATE, &[&peer, &epoch])
         .await?
         .map_or((false, false), |r| (r.get(0), r.get(1)));
-    if redump && in_writer {
-        warn!(
-            peer,
-            epoch,
-            "stale sweep skipped: the re-dump was compared by a collector run that ended; routes not re-announced stay until the next re-dump, Peer Down or stale timeout"
-        );
-        tx.execute(SWEEP_SKIPPED, &[&peer, &epoch, &ts]).await?;
-    } else {
-        tx.execute(STALE_SWEEP, &[&peer, &epoch, &ts]).await?;
+    if !redump {
+        return Ok(());
     }
+    match ways.get(&(peer, epoch)) {
+        Some(Redump::Index(ix)) => {
+            let mut keys = Vec::new();
+            kept_rows(tx, peer, |key, row| {
+                if !ix.seen(key) {
+                    let mut t = TupleWriter::new(&mut keys, 3);
+                    for i in KEY_COLUMNS {
+                        match raw(row, i) {
+                            Some(v) => t.bytes(v),
+                            None => t.null(),
+                        };
+                    }
+                }
+                true
+            })
+            .await?;
+            tx.execute("DELETE FROM stage_keys", &[]).await?;
+            if !keys.is_empty() {
+                copy_in(
+                    tx,
+                    "COPY stage_keys FROM STDIN (FORMAT binary)",
+                    Bytes::from(keys),
+                )
+                .await?;
+            }
+            let which =
+                "(r.rd, r.prefix, r.path_id) IN (SELECT rd, prefix, path_id FROM stage_keys)";
+            tx.execute(&KEPT_GONE.replace("{which}", which), &[&peer])
+                .await?;
+        }
+        _ if in_writer => {
+            warn!(
+                peer,
+                epoch,
+                "re-dump compared by a collector run that ended: its kept rows are dropped, the routes it re-announced unchanged come back with the next re-dump"
+            );
+            tx.execute(KEPT_DROPPED, &[&peer, &epoch, &ts]).await?;
+            return Ok(());
+        }
+        _ => {
+            let which = "NOT EXISTS (SELECT 1 FROM rib_seen s WHERE s.peer_id = $1 AND s.epoch = $2
+                             AND s.rd = r.rd AND s.prefix = r.prefix AND s.path_id = r.path_id)";
+            tx.execute(&KEPT_GONE.replace("{which}", which), &[&peer, &epoch])
+                .await?;
+            tx.execute(
+                "DELETE FROM rib_seen WHERE peer_id = $1 AND epoch <= $2",
+                &[&peer, &epoch],
+            )
+            .await?;
+        }
+    }
+    tx.execute(KEPT_CURRENT, &[&peer, &epoch]).await?;
     Ok(())
 }
 
