@@ -28,15 +28,15 @@
 //! writer 0 deletes the hidden rows in the background, in chunks, between
 //! batches. After a session loss (not a Peer Down) the hidden rows are
 //! kept for the stale timeout: the dump after the peer's next Peer Up is
-//! a re-dump over kept rows ([`prepare`]), and a route it re-announces
+//! a re-dump over kept rows (`prepare`), and a route it re-announces
 //! unchanged is not rewritten (its announcement still goes to history).
 //! The writer compares the re-dump in memory ([`super::redump`]), or the
-//! database does ([`RIB_REDUMP`], noting unchanged routes in `rib_seen`)
+//! database does (`RIB_REDUMP`, noting unchanged routes in `rib_seen`)
 //! when the writer's re-dump memory is used up. The stale sweep after a
 //! dump deletes the routes of earlier epochs not re-announced (history
 //! `stale`); after a re-dump over kept rows it also deletes the kept rows
 //! not re-announced unchanged and makes the others current again
-//! ([`sweep`]).
+//! (`sweep`).
 //!
 //! While the database is down or slow the writer keeps taking batches
 //! from its shard into its queue (memory, then spill files: see
