@@ -6,10 +6,10 @@
 -- hidden rows with epochs from `kept_from` for STALE_TIMEOUT_SECONDS after
 -- `lost_at`: the router's re-dump (its next Peer Up, `redump_epoch`)
 -- compares its announcements with them. A route re-announced unchanged is
--- not rewritten (its announcement is still in route_history); at the
--- re-dump's stale sweep the kept rows not re-announced unchanged are
--- deleted and the others become current again (flushed_below back to
--- kept_from). The collector compares in memory (`redump_in_writer`), or has
+-- not rewritten and, when the collector compares, gets no route_history
+-- row (it did not change); at the re-dump's stale sweep the kept rows not
+-- re-announced unchanged are deleted (history 'stale') and the others
+-- become current again (flushed_below back to kept_from). The collector compares in memory (`redump_in_writer`), or has
 -- the database note the unchanged routes in `rib_seen`. Past the timeout,
 -- or after a Peer Down, the kept rows are deleted in the background.
 ALTER TABLE peers ADD COLUMN kept_from        int8;

@@ -29,14 +29,15 @@
 //! batches. After a session loss (not a Peer Down) the hidden rows are
 //! kept for the stale timeout: the dump after the peer's next Peer Up is
 //! a re-dump over kept rows (`prepare`), and a route it re-announces
-//! unchanged is not rewritten (its announcement still goes to history).
+//! unchanged is not rewritten (nor, when the writer compares, given a
+//! history row: it did not change).
 //! The writer compares the re-dump in memory ([`super::redump`]), or the
 //! database does (`RIB_REDUMP`, noting unchanged routes in `rib_seen`)
 //! when the writer's re-dump memory is used up. The stale sweep after a
 //! dump deletes the routes of earlier epochs not re-announced (history
 //! `stale`); after a re-dump over kept rows it also deletes the kept rows
-//! not re-announced unchanged and makes the others current again
-//! (`sweep`).
+//! not re-announced unchanged (history `stale` too) and makes the others
+//! current again (`sweep`).
 //!
 //! While the database is down or slow the writer keeps taking batches
 //! from its shard into its queue (memory, then spill files: see
@@ -68,8 +69,8 @@ use tokio_postgres::{Client, NoTls, Transaction};
 use tracing::{debug, error, info, warn};
 
 use super::batch::{
-    Batch, EventKind, EventRow, ROUTE_ACTION, ROUTE_ATTRS_ID, ROUTE_EPOCH, ROUTE_FAMILY_LABELS,
-    ROUTE_FIELDS, ROUTE_KEY, ROUTE_PEER_ID, ROUTE_TS, RouteTuple,
+    Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_ACTION, ROUTE_ATTRS_ID, ROUTE_EPOCH,
+    ROUTE_FAMILY_LABELS, ROUTE_FIELDS, ROUTE_KEY, ROUTE_PEER_ID, ROUTE_TS, RouteTuple,
 };
 use super::copy::{HEADER, TRAILER, TupleError, TupleReader, TupleWriter};
 use super::redump;
@@ -265,12 +266,19 @@ WITH p AS (
 INSERT INTO peer_events SELECT $3, id, 'stale-sweep', $2,
     'kept rows dropped: the re-dump was compared by a collector run that ended', NULL FROM p";
 
-/// Kept rows of the re-dump `$2` of peer `$1` not noted unchanged (in
-/// `rib_seen`), or (with `stage_keys`) those of `stage_keys`.
+/// Kept rows of peer `$1` that its re-dump did not re-announce
+/// unchanged: those of `stage_keys`, or those of epoch `$3` not noted in
+/// `rib_seen`, as `{which}` says; deleted and recorded in history as
+/// `stale` at `$2` (they left the current RIB with the session).
 const KEPT_GONE: &str = "
-DELETE FROM rib r USING peers p
- WHERE p.id = $1 AND r.peer_id = $1 AND r.epoch >= p.kept_from AND r.epoch < p.flushed_below
-   AND {which}";
+WITH gone AS (
+    DELETE FROM rib r USING peers p
+     WHERE p.id = $1 AND r.peer_id = $1 AND r.epoch >= p.kept_from AND r.epoch < p.flushed_below
+       AND {which}
+    RETURNING r.*
+)
+INSERT INTO route_history (ts, peer_id, rd, prefix, path_id, afi, safi, labels, action, attrs_id)
+SELECT $2, peer_id, rd, prefix, path_id, afi, safi, labels, 'stale', NULL FROM gone";
 
 const ROUTER_CONNECTED: &str = "
 WITH r AS (
@@ -575,7 +583,7 @@ enum Compare {
     /// Not at all: a first dump, updates, or a batch with withdrawals.
     No,
     /// A re-dump the writer compared: its unchanged routes are gone from
-    /// the batch's routes (not from its history).
+    /// the batch (route and history tuples).
     Writer,
     /// A re-dump the database compares ([`RIB_REDUMP`]).
     Database,
@@ -1567,14 +1575,18 @@ fn replaced(batch: &Batch, ways: &mut Ways) {
     }
 }
 
-/// `batch` without the route tuples (not the history) of announcements
-/// that leave a route as it is (seen in its re-dump's index), or `None`
-/// when it has none, or cannot be read.
+/// `batch` without its announcements that leave a route as it is (seen
+/// in its re-dump's index; their history rows too: the route did not
+/// change), or `None` when it has none, or cannot be read.
 fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
     let mut routes = Vec::with_capacity(batch.routes.len());
+    let mut history = Vec::with_capacity(batch.history.len());
     let mut removed = 0;
     let mut r = TupleReader::new(&batch.routes);
+    let mut h = TupleReader::new(&batch.history);
     while let Some(route) = RouteTuple::next(&mut r).ok()? {
+        // One history tuple per route tuple.
+        let hist = h.next_tuple(HISTORY_FIELDS as usize).ok()??;
         if let Some((ix, key, value)) = index_of(ways, &route)
             && ix.announced(key, value)
         {
@@ -1582,13 +1594,14 @@ fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
             continue;
         }
         TupleWriter::new(&mut routes, ROUTE_FIELDS).raw_fields(route.encoded);
+        TupleWriter::new(&mut history, HISTORY_FIELDS).raw_fields(hist.unread());
     }
     (removed > 0).then(|| Batch {
         stream: batch.stream.clone(),
         seq: batch.seq,
         attrs: batch.attrs.clone(),
         routes,
-        history: batch.history.clone(),
+        history,
         stats: batch.stats.clone(),
         events: batch.events.clone(),
         route_count: batch.route_count,
@@ -1646,7 +1659,7 @@ async fn sweep(
             }
             let which =
                 "(r.rd, r.prefix, r.path_id) IN (SELECT rd, prefix, path_id FROM stage_keys)";
-            tx.execute(&KEPT_GONE.replace("{which}", which), &[&peer])
+            tx.execute(&KEPT_GONE.replace("{which}", which), &[&peer, &ts])
                 .await?;
         }
         _ if in_writer => {
@@ -1659,9 +1672,9 @@ async fn sweep(
             return Ok(());
         }
         _ => {
-            let which = "NOT EXISTS (SELECT 1 FROM rib_seen s WHERE s.peer_id = $1 AND s.epoch = $2
+            let which = "NOT EXISTS (SELECT 1 FROM rib_seen s WHERE s.peer_id = $1 AND s.epoch = $3
                              AND s.rd = r.rd AND s.prefix = r.prefix AND s.path_id = r.path_id)";
-            tx.execute(&KEPT_GONE.replace("{which}", which), &[&peer, &epoch])
+            tx.execute(&KEPT_GONE.replace("{which}", which), &[&peer, &ts, &epoch])
                 .await?;
             tx.execute(
                 "DELETE FROM rib_seen WHERE peer_id = $1 AND epoch <= $2",
