@@ -288,7 +288,7 @@ pub struct WriterStats {
     /// Arrival to commit, per batch.
     pub end_to_end: Latency,
     /// Duration per operation ([`Operation`]).
-    pub queries: [Latency; 8],
+    pub queries: [Latency; 7],
 }
 
 impl WriterStats {
@@ -334,13 +334,10 @@ pub enum Operation {
     /// As [`Self::BatchRib`], for a batch of a re-dump over kept routes
     /// that the writer compared: only changed routes written.
     BatchRibRedump = 6,
-    /// The same, compared by the database (the writer's re-dump memory
-    /// used up).
-    BatchRibRedumpDatabase = 7,
 }
 
 /// Names of [`Operation`]s, by value.
-const OPERATIONS: [&str; 8] = [
+const OPERATIONS: [&str; 7] = [
     "batch_rib",
     "batch_history",
     "cleanup",
@@ -348,7 +345,6 @@ const OPERATIONS: [&str; 8] = [
     "route_count",
     "batch_rib_copy",
     "batch_rib_redump",
-    "batch_rib_redump_database",
 ];
 
 /// Current routes of one peer RIB, as counted in the store.

@@ -29,11 +29,10 @@
 //! batches. After a session loss (not a Peer Down) the hidden rows are
 //! kept for the stale timeout: the dump after the peer's next Peer Up is
 //! a re-dump over kept rows (`prepare`), and a route it re-announces
-//! unchanged is not rewritten (nor, when the writer compares, given a
-//! history row: it did not change).
-//! The writer compares the re-dump in memory ([`super::redump`]), or the
-//! database does (`RIB_REDUMP`, noting unchanged routes in `rib_seen`)
-//! when the writer's re-dump memory is used up. The stale sweep after a
+//! unchanged is neither rewritten nor given a history row (it did not
+//! change). The writer compares the re-dump in memory
+//! ([`super::redump`]); when its re-dump memory is used up, the re-dump
+//! rewrites its routes as a first dump does. The stale sweep after a
 //! dump deletes the routes of earlier epochs not re-announced (history
 //! `stale`); after a re-dump over kept rows it also deletes the kept rows
 //! not re-announced unchanged (history `stale` too) and makes the others
@@ -189,39 +188,6 @@ const RIB_GONE: &str = ", gone AS (
        AND r.prefix = l.prefix AND r.path_id = l.path_id AND r.epoch <= l.epoch
 )";
 
-/// A batch of announcements in a re-dump over kept rows compared by the
-/// database. The first announcement of a route in the batch that equals
-/// its kept row (attribute set, labels, family), when it is also the
-/// route's only one in the batch, leaves the row as it is and is noted in
-/// `rib_seen` for the stale sweep. Everything else goes into the RIB as in
-/// [`RIB`].
-const RIB_REDUMP: &str = concat!(
-    "
-WITH firsts AS MATERIALIZED (
-    SELECT DISTINCT ON (peer_id, rd, prefix, path_id) *,
-           count(*) OVER (PARTITION BY peer_id, rd, prefix, path_id) AS n
-      FROM stage_routes ORDER BY peer_id, rd, prefix, path_id, seq
-), kept AS MATERIALIZED (
-    SELECT f.peer_id, f.epoch, f.rd, f.prefix, f.path_id
-      FROM firsts f
-      JOIN rib r ON r.peer_id = f.peer_id AND r.rd = f.rd AND r.prefix = f.prefix AND r.path_id = f.path_id
-      JOIN peers p ON p.id = r.peer_id
-     WHERE f.n = 1 AND r.epoch >= p.kept_from AND r.epoch < p.flushed_below
-       AND r.attrs_id = f.attrs_id AND r.afi = f.afi AND r.safi = f.safi
-       AND r.labels IS NOT DISTINCT FROM f.labels
-), seen AS (
-    INSERT INTO rib_seen SELECT * FROM kept
-)
-INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
-SELECT DISTINCT ON (peer_id, rd, prefix, path_id)
-       peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
-  FROM stage_routes s
- WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.peer_id = s.peer_id AND k.rd = s.rd
-                                          AND k.prefix = s.prefix AND k.path_id = s.path_id)
- ORDER BY peer_id, rd, prefix, path_id, seq DESC",
-    rib_upsert!()
-);
-
 /// Whether a peer's dump in epoch `$2` is a re-dump over kept rows (its
 /// Peer Up came while rows of its lost session were kept), and whether a
 /// writer compares it.
@@ -267,9 +233,9 @@ INSERT INTO peer_events SELECT $3, id, 'stale-sweep', $2,
     'kept rows dropped: the re-dump was compared by a collector run that ended', NULL FROM p";
 
 /// Kept rows of peer `$1` that its re-dump did not re-announce
-/// unchanged: those of `stage_keys`, or those of epoch `$3` not noted in
-/// `rib_seen`, as `{which}` says; deleted and recorded in history as
-/// `stale` at `$2` (they left the current RIB with the session).
+/// unchanged (rows it re-announced otherwise were rewritten, in a later
+/// epoch), or only those of `stage_keys`, as `{which}` says; deleted and
+/// recorded in history as `stale` at `$2`.
 const KEPT_GONE: &str = "
 WITH gone AS (
     DELETE FROM rib r USING peers p
@@ -306,8 +272,6 @@ WITH p AS (
            capabilities = excluded.capabilities, last_up = excluded.last_up,
            redump_epoch = CASE WHEN peers.kept_from IS NOT NULL THEN excluded.epoch END,
            redump_in_writer = false
-), notes AS (
-    DELETE FROM rib_seen WHERE peer_id = $1 AND epoch < $10
 )
 INSERT INTO peer_events VALUES ($12, $1, 'up', $10, NULL, $11)";
 
@@ -325,8 +289,6 @@ WITH p AS (
                      kept_from = NULL, redump_epoch = NULL
      WHERE id = $1 AND epoch <= $2
     RETURNING id
-), notes AS (
-    DELETE FROM rib_seen WHERE peer_id = $1 AND epoch <= $2
 )
 INSERT INTO peer_events SELECT $3, id, 'down', $2, $4, $5 FROM p";
 
@@ -585,8 +547,6 @@ enum Compare {
     /// A re-dump the writer compared: its unchanged routes are gone from
     /// the batch (route and history tuples).
     Writer,
-    /// A re-dump the database compares ([`RIB_REDUMP`]).
-    Database,
 }
 
 /// How each (peer, epoch) in a writer's batches is dumped.
@@ -634,9 +594,6 @@ enum Redump {
     First,
     /// A re-dump over kept routes, compared in the writer.
     Index(redump::Index),
-    /// A re-dump over kept routes compared by the database
-    /// ([`RIB_REDUMP`]): no index memory left.
-    Notes,
 }
 
 impl Redumps {
@@ -1390,9 +1347,6 @@ async fn apply_main(
     };
     if batch.routes.is_empty() {
         // Events only (or a re-dump's batch with nothing changed).
-    } else if compare == Compare::Database {
-        stage().await?;
-        tx.execute(RIB_REDUMP, &[]).await?;
     } else if batch.withdraw_count == 0 && new_routes_copied(tx, batch, &guesses.routes).await? {
         op = Operation::BatchRibCopy;
     } else {
@@ -1405,10 +1359,8 @@ async fn apply_main(
         };
         tx.execute(&RIB.replace("{gone}", gone), &[]).await?;
     }
-    match compare {
-        Compare::No => {}
-        Compare::Writer => op = Operation::BatchRibRedump,
-        Compare::Database => op = Operation::BatchRibRedumpDatabase,
+    if compare == Compare::Writer {
+        op = Operation::BatchRibRedump;
     }
     let mut events = TupleReader::new(&batch.events);
     loop {
@@ -1444,9 +1396,9 @@ fn route_peers(routes: &[u8]) -> Vec<(i64, i64)> {
 /// A peer's dump is a re-dump over kept rows when its Peer Up came while
 /// the rows of its lost session were kept (hidden). At the first batch of
 /// such a (peer, epoch) the writer reads the kept rows into an index
-/// ([`redump::Index`]) within `memory`; a re-dump that does not fit is
-/// compared by the database. Batches replayed from the previous run's
-/// spill (`replaying`) are not compared: that run's indexes are lost.
+/// ([`redump::Index`]) within `memory`; a re-dump that does not fit
+/// rewrites its routes, as do batches replayed from the previous run's
+/// spill (`replaying`): that run's indexes are lost.
 async fn prepare(
     client: &Client,
     batch: &Batch,
@@ -1464,9 +1416,8 @@ async fn prepare(
             redumps.add((peer, epoch), way);
         }
     }
-    let has = |f: fn(&Redump) -> bool| pairs.iter().any(|p| redumps.ways.get(p).is_some_and(f));
-    let notes = has(|w| matches!(w, Redump::Notes));
-    if !notes && !has(|w| matches!(w, Redump::Index(_))) {
+    let indexed = |p| matches!(redumps.ways.get(p), Some(Redump::Index(_)));
+    if !pairs.iter().any(indexed) {
         return Ok((None, Compare::No));
     }
     if batch.withdraw_count > 0 {
@@ -1474,13 +1425,7 @@ async fn prepare(
         replaced(batch, &mut redumps.ways);
         return Ok((None, Compare::No));
     }
-    let filtered = unchanged_removed(batch, &mut redumps.ways);
-    let compare = if notes {
-        Compare::Database
-    } else {
-        Compare::Writer
-    };
-    Ok((filtered, compare))
+    Ok((unchanged_removed(batch, &mut redumps.ways), Compare::Writer))
 }
 
 /// How the dump of `peer` in `epoch` goes (an index within `memory`).
@@ -1507,9 +1452,9 @@ async fn redump_way(
     if !all {
         info!(
             peer,
-            "re-dump over kept rows: compared by the database (REDUMP_MEMORY_MB used up)"
+            "re-dump over kept rows: REDUMP_MEMORY_MB used up, its routes are rewritten"
         );
-        return Ok(Redump::Notes);
+        return Ok(Redump::First);
     }
     client.execute(REDUMP_IN_WRITER, &[&peer, &epoch]).await?;
     info!(
@@ -1672,15 +1617,8 @@ async fn sweep(
             return Ok(());
         }
         _ => {
-            let which = "NOT EXISTS (SELECT 1 FROM rib_seen s WHERE s.peer_id = $1 AND s.epoch = $3
-                             AND s.rd = r.rd AND s.prefix = r.prefix AND s.path_id = r.path_id)";
-            tx.execute(&KEPT_GONE.replace("{which}", which), &[&peer, &ts, &epoch])
+            tx.execute(&KEPT_GONE.replace("{which}", "true"), &[&peer, &ts])
                 .await?;
-            tx.execute(
-                "DELETE FROM rib_seen WHERE peer_id = $1 AND epoch <= $2",
-                &[&peer, &epoch],
-            )
-            .await?;
         }
     }
     tx.execute(KEPT_CURRENT, &[&peer, &epoch]).await?;
