@@ -182,7 +182,8 @@ pub struct Config {
 
     /// Memory per writer, in MiB, for comparing re-dumps over kept rows
     /// (16 octets per route of the re-dumping peers); a re-dump that does
-    /// not fit rewrites its routes, as a first dump does.
+    /// not fit drops the kept rows and writes its routes as a first dump
+    /// does.
     #[arg(long, env = "REDUMP_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
     pub redump_memory_mb: u64,
 

@@ -31,8 +31,8 @@
 //! a re-dump over kept rows (`prepare`), and a route it re-announces
 //! unchanged is neither rewritten nor given a history row (it did not
 //! change). The writer compares the re-dump in memory
-//! ([`super::redump`]); when its re-dump memory is used up, the re-dump
-//! rewrites its routes as a first dump does. The stale sweep after a
+//! ([`super::redump`]); when its re-dump memory is used up, the kept rows
+//! are dropped and the re-dump writes its routes as a first dump does. The stale sweep after a
 //! dump deletes the routes of earlier epochs not re-announced (history
 //! `stale`); after a re-dump over kept rows it also deletes the kept rows
 //! not re-announced unchanged (history `stale` too) and makes the others
@@ -231,6 +231,13 @@ WITH p AS (
 )
 INSERT INTO peer_events SELECT $3, id, 'stale-sweep', $2,
     'kept rows dropped: the re-dump was compared by a collector run that ended', NULL FROM p";
+
+/// A re-dump that does not fit in the writer's memory: the kept rows are
+/// deleted in the background, as after a Peer Down (rewriting every route
+/// over them would cost the database more than a first dump).
+const KEPT_RELEASED: &str = "
+UPDATE peers SET kept_from = NULL, redump_epoch = NULL, cleanup_pending = true
+ WHERE id = $1 AND redump_epoch = $2";
 
 /// Kept rows of peer `$1` that its re-dump did not re-announce
 /// unchanged (rows it re-announced otherwise were rewritten, in a later
@@ -1396,9 +1403,10 @@ fn route_peers(routes: &[u8]) -> Vec<(i64, i64)> {
 /// A peer's dump is a re-dump over kept rows when its Peer Up came while
 /// the rows of its lost session were kept (hidden). At the first batch of
 /// such a (peer, epoch) the writer reads the kept rows into an index
-/// ([`redump::Index`]) within `memory`; a re-dump that does not fit
-/// rewrites its routes, as do batches replayed from the previous run's
-/// spill (`replaying`): that run's indexes are lost.
+/// ([`redump::Index`]) within `memory`; a re-dump that does not fit drops
+/// the kept rows and writes its routes as a first dump does. Batches
+/// replayed from the previous run's spill (`replaying`) are not compared:
+/// that run's indexes are lost.
 async fn prepare(
     client: &Client,
     batch: &Batch,
@@ -1452,8 +1460,9 @@ async fn redump_way(
     if !all {
         info!(
             peer,
-            "re-dump over kept rows: REDUMP_MEMORY_MB used up, its routes are rewritten"
+            "re-dump over kept rows: REDUMP_MEMORY_MB used up, its kept rows are dropped and its routes written as a first dump's"
         );
+        client.execute(KEPT_RELEASED, &[&peer, &epoch]).await?;
         return Ok(Redump::First);
     }
     client.execute(REDUMP_IN_WRITER, &[&peer, &epoch]).await?;
