@@ -144,7 +144,8 @@ const ATTRS: &str = concat!(attrs_insert!(), "\nON CONFLICT (id) DO NOTHING");
 
 /// The upsert of announced routes into the current RIB, never moving a
 /// route back to an older epoch. A route hidden by a peer flush and
-/// re-announced before the cleanup removed it starts a new `first_seen`.
+/// re-announced before the cleanup removed it starts a new `first_seen`
+/// (one kept for a re-dump keeps its own).
 macro_rules! rib_upsert {
     () => {
         "
@@ -152,7 +153,8 @@ ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
    SET afi = excluded.afi, safi = excluded.safi, labels = excluded.labels,
        attrs_id = excluded.attrs_id, epoch = excluded.epoch,
        last_updated = excluded.last_updated,
-       first_seen = CASE WHEN r.epoch < (SELECT flushed_below FROM peers WHERE id = r.peer_id)
+       first_seen = CASE WHEN r.epoch < (SELECT coalesce(kept_from, flushed_below)
+                                           FROM peers WHERE id = r.peer_id)
                          THEN excluded.first_seen ELSE r.first_seen END
  WHERE r.epoch <= excluded.epoch"
     };
@@ -160,12 +162,16 @@ ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
 
 /// The batch's last change per route, applied to the current RIB in one
 /// statement; `{gone}` is [`RIB_GONE`] when the batch withdraws routes
-/// (and nothing otherwise).
+/// (and nothing otherwise). Changes of a peer session that a later one
+/// has replaced (a backlog applied late) are left out: the rows a re-dump
+/// kept unchanged carry an older epoch than theirs.
 const RIB: &str = concat!(
     "
 WITH last AS MATERIALIZED (
-    SELECT DISTINCT ON (peer_id, rd, prefix, path_id) *
-      FROM stage_routes ORDER BY peer_id, rd, prefix, path_id, seq DESC
+    SELECT DISTINCT ON (s.peer_id, s.rd, s.prefix, s.path_id) s.*
+      FROM stage_routes s LEFT JOIN peers p ON p.id = s.peer_id
+     WHERE s.epoch >= coalesce(p.epoch, 0)
+     ORDER BY s.peer_id, s.rd, s.prefix, s.path_id, s.seq DESC
 ){gone}
 INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
 SELECT peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
@@ -286,7 +292,9 @@ const PEER_SEEN: &str = "
 INSERT INTO peers (id, router_id, router_address, peer_type, rd, peer_address, peer_as, bgp_id,
                    rib, state, epoch, first_seen, last_up)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'up', $10, $11, $11)
-ON CONFLICT (id) DO UPDATE SET state = 'up', epoch = excluded.epoch, last_up = excluded.last_up
+ON CONFLICT (id) DO UPDATE SET state = 'up', epoch = excluded.epoch, last_up = excluded.last_up,
+                               redump_epoch = CASE WHEN peers.kept_from IS NOT NULL THEN excluded.epoch END,
+                               redump_in_writer = false
  WHERE peers.epoch < excluded.epoch";
 
 const PEER_DOWN: &str = "
@@ -324,9 +332,10 @@ const END_OF_RIB: &str = "
 INSERT INTO peer_events SELECT $2, id, 'end-of-rib', epoch, $3, NULL FROM peers WHERE id = $1";
 
 /// The stale sweep of a dump: routes of earlier epochs not re-announced
-/// in it, deleted and recorded in history as `stale`.
+/// in it, deleted and recorded in history as `stale`; nothing when a
+/// later session of the peer has begun (a sweep applied late).
 const STALE_SWEEP: &str = "
-WITH p AS (SELECT id, flushed_below FROM peers WHERE id = $1),
+WITH p AS (SELECT id, flushed_below FROM peers WHERE id = $1 AND epoch = $2),
 gone AS (
     DELETE FROM rib r USING p
      WHERE r.peer_id = p.id AND r.epoch >= p.flushed_below AND r.epoch < $2
@@ -616,8 +625,9 @@ impl Redumps {
         self.ways.insert(pair, way);
     }
 
-    /// After `batch` is stored: the indexes of re-dumps it swept, or whose
-    /// peer it ended, are dropped.
+    /// After `batch` is stored: the indexes of re-dumps it swept, whose
+    /// peer it ended, or whose peer it began a later session of, are
+    /// dropped.
     fn forget(&mut self, batch: &Batch) {
         let mut events = TupleReader::new(&batch.events);
         while let Ok(Some(e)) = EventRow::next(&mut events) {
@@ -627,6 +637,7 @@ impl Redumps {
             let done = |&(p, epoch): &(i64, i64)| match e.kind {
                 EventKind::StaleSweep => p == peer && epoch == e.epoch,
                 EventKind::PeerDown | EventKind::PeerLost => p == peer && epoch <= e.epoch,
+                EventKind::PeerUp | EventKind::PeerSeen => p == peer && epoch < e.epoch,
                 _ => false,
             };
             let bytes = &mut self.bytes;
