@@ -227,6 +227,20 @@ fn workdir(name: &str) -> PathBuf {
     work
 }
 
+/// The collector on `cluster`, its data in `data`, its log in
+/// `work/riptide.log`: the process, its BMP and metrics ports, the log.
+fn collector_on(
+    cluster: &Cluster,
+    work: &Path,
+    data: &Path,
+    extra: &[&str],
+) -> (Process, u16, u16, PathBuf) {
+    let log = work.join("riptide.log");
+    let (port, metrics) = (free_port(), free_port());
+    let p = riptide_process(&cluster.url(), port, metrics, data, &log, extra);
+    (p, port, metrics, log)
+}
+
 /// Sum of `name` now.
 fn metric(port: u16, name: &str) -> f64 {
     total(&scrape(port), name, "")
@@ -236,16 +250,8 @@ fn metric(port: u16, name: &str) -> f64 {
 fn postgres_stopped_for_30_seconds_and_connections_killed_under_load() {
     let cluster = Cluster::create("faults");
     let work = workdir("outage");
-    let log_path = work.join("riptide.log");
-    let (port, metrics) = (free_port(), free_port());
-    let _riptide = riptide_process(
-        &cluster.url(),
-        port,
-        metrics,
-        &work.join("data"),
-        &log_path,
-        &[],
-    );
+    let (_riptide, port, metrics, log_path) =
+        collector_on(&cluster, &work, &work.join("data"), &[]);
     let loadgen = loadgen(port, &cluster.url(), RATE, &work);
     let started = Instant::now();
 
@@ -314,16 +320,8 @@ fn spill_disk_full_under_load_pauses_reading_and_loses_nothing() {
     let work = workdir("diskfull");
     let data = work.join("data");
     let _disk = Tmpfs::mount(&data, "3m");
-    let log_path = work.join("riptide.log");
-    let (port, metrics) = (free_port(), free_port());
-    let _riptide = riptide_process(
-        &cluster.url(),
-        port,
-        metrics,
-        &data,
-        &log_path,
-        &["--queue-depth", "2"],
-    );
+    let (_riptide, port, metrics, log_path) =
+        collector_on(&cluster, &work, &data, &["--queue-depth", "2"]);
     let loadgen = loadgen(port, &cluster.url(), 4 * RATE, &work);
     let started = Instant::now();
     eventually("routes stored", || {
