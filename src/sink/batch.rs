@@ -77,11 +77,12 @@ impl<'a> RouteTuple<'a> {
     }
 
     fn int(&self, i: usize) -> i64 {
-        match self.fields.get(i).copied().flatten() {
-            Some(&[a, b, c, d, e, f, g, h]) => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
-            Some(&[a, b]) => i64::from(i16::from_be_bytes([a, b])),
-            _ => 0,
-        }
+        self.fields
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(super::copy::int)
+            .unwrap_or(0)
     }
 
     /// The peer.

@@ -270,6 +270,17 @@ impl<'a> TupleReader<'a> {
     }
 }
 
+/// An `int8`/`int4`/`int2`/`bool` field's octets as `i64`.
+pub fn int(v: &[u8]) -> Option<i64> {
+    Some(match *v {
+        [a] => i64::from(a),
+        [a, b] => i64::from(i16::from_be_bytes([a, b])),
+        [a, b, c, d] => i64::from(i32::from_be_bytes([a, b, c, d])),
+        [a, b, c, d, e, f, g, h] => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
+        _ => return None,
+    })
+}
+
 /// The fields of one tuple, read in order.
 #[derive(Clone, Debug)]
 pub struct Fields<'a> {
@@ -302,13 +313,7 @@ impl<'a> Fields<'a> {
 
     /// An `int8`/`int4`/`int2`/`bool` field as `i64`.
     pub fn int(&mut self) -> Option<i64> {
-        Some(match *self.raw()? {
-            [a] => i64::from(a),
-            [a, b] => i64::from(i16::from_be_bytes([a, b])),
-            [a, b, c, d] => i64::from(i32::from_be_bytes([a, b, c, d])),
-            [a, b, c, d, e, f, g, h] => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
-            _ => return None,
-        })
+        int(self.raw()?)
     }
 
     /// A `timestamptz` field as microseconds since the Unix epoch.

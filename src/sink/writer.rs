@@ -142,31 +142,15 @@ const ATTRS_NEW: &str = attrs_insert!();
 /// The staged attribute sets not stored yet.
 const ATTRS: &str = concat!(attrs_insert!(), "\nON CONFLICT (id) DO NOTHING");
 
-/// The upsert of announced routes into the current RIB, never moving a
-/// route back to an older epoch. A route hidden by a peer flush and
-/// re-announced before the cleanup removed it starts a new `first_seen`
-/// (one kept for a re-dump keeps its own).
-macro_rules! rib_upsert {
-    () => {
-        "
-ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
-   SET afi = excluded.afi, safi = excluded.safi, labels = excluded.labels,
-       attrs_id = excluded.attrs_id, epoch = excluded.epoch,
-       last_updated = excluded.last_updated,
-       first_seen = CASE WHEN r.epoch < (SELECT coalesce(kept_from, flushed_below)
-                                           FROM peers WHERE id = r.peer_id)
-                         THEN excluded.first_seen ELSE r.first_seen END
- WHERE r.epoch <= excluded.epoch"
-    };
-}
-
 /// The batch's last change per route, applied to the current RIB in one
 /// statement; `{gone}` is [`RIB_GONE`] when the batch withdraws routes
 /// (and nothing otherwise). Changes of a peer session that a later one
 /// has replaced (a backlog applied late) are left out: the rows a re-dump
-/// kept unchanged carry an older epoch than theirs.
-const RIB: &str = concat!(
-    "
+/// kept unchanged carry an older epoch than theirs. An upsert never moves
+/// a route back to an older epoch; a route hidden by a peer flush and
+/// re-announced before the cleanup removed it starts a new `first_seen`
+/// (one kept for a re-dump keeps its own).
+const RIB: &str = "
 WITH last AS MATERIALIZED (
     SELECT DISTINCT ON (s.peer_id, s.rd, s.prefix, s.path_id) s.*
       FROM stage_routes s LEFT JOIN peers p ON p.id = s.peer_id
@@ -175,9 +159,15 @@ WITH last AS MATERIALIZED (
 ){gone}
 INSERT INTO rib AS r (peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, first_seen, last_updated)
 SELECT peer_id, rd, prefix, path_id, afi, safi, labels, attrs_id, epoch, ts, ts
-  FROM last WHERE action = 1",
-    rib_upsert!()
-);
+  FROM last WHERE action = 1
+ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
+   SET afi = excluded.afi, safi = excluded.safi, labels = excluded.labels,
+       attrs_id = excluded.attrs_id, epoch = excluded.epoch,
+       last_updated = excluded.last_updated,
+       first_seen = CASE WHEN r.epoch < (SELECT coalesce(kept_from, flushed_below)
+                                           FROM peers WHERE id = r.peer_id)
+                         THEN excluded.first_seen ELSE r.first_seen END
+ WHERE r.epoch <= excluded.epoch";
 
 /// A batch of announcements of new routes, straight into the RIB: route
 /// tuples as [`rib_rows`] writes them.
@@ -226,21 +216,11 @@ const KEPT_CURRENT: &str = "
 UPDATE peers SET flushed_below = kept_from, kept_from = NULL, redump_epoch = NULL
  WHERE id = $1 AND redump_epoch = $2";
 
-/// The kept rows of a peer whose re-dump was compared by a collector run
-/// that ended (which of them it saw unchanged is lost): deleted in the
-/// background, like those of a Peer Down.
-const KEPT_DROPPED: &str = "
-WITH p AS (
-    UPDATE peers SET kept_from = NULL, redump_epoch = NULL, cleanup_pending = true
-     WHERE id = $1 AND redump_epoch = $2
-    RETURNING id
-)
-INSERT INTO peer_events SELECT $3, id, 'stale-sweep', $2,
-    'kept rows dropped: the re-dump was compared by a collector run that ended', NULL FROM p";
-
-/// A re-dump that does not fit in the writer's memory: the kept rows are
-/// deleted in the background, as after a Peer Down (rewriting every route
-/// over them would cost the database more than a first dump).
+/// The kept rows of a re-dump are deleted in the background, as after a
+/// Peer Down: when it does not fit in the writer's memory (rewriting every
+/// route over them would cost the database more than a first dump), or
+/// when it was compared by a collector run that ended (which of them it
+/// saw unchanged is lost).
 const KEPT_RELEASED: &str = "
 UPDATE peers SET kept_from = NULL, redump_epoch = NULL, cleanup_pending = true
  WHERE id = $1 AND redump_epoch = $2";
@@ -1356,19 +1336,17 @@ async fn apply_main(
         }
     }
     let mut op = Operation::BatchRib;
-    let stage = || {
-        copy_in(
-            tx,
-            "COPY stage_routes FROM STDIN (FORMAT binary)",
-            Bytes::copy_from_slice(&batch.routes),
-        )
-    };
     if batch.routes.is_empty() {
         // Events only (or a re-dump's batch with nothing changed).
     } else if batch.withdraw_count == 0 && new_routes_copied(tx, batch, &guesses.routes).await? {
         op = Operation::BatchRibCopy;
     } else {
-        stage().await?;
+        copy_in(
+            tx,
+            "COPY stage_routes FROM STDIN (FORMAT binary)",
+            Bytes::copy_from_slice(&batch.routes),
+        )
+        .await?;
         // A first dump withdraws nothing: no delete to plan.
         let gone = if batch.withdraw_count > 0 {
             RIB_GONE
@@ -1509,33 +1487,31 @@ fn raw(row: &tokio_postgres::Row, i: usize) -> Option<&[u8]> {
     row.get::<_, Option<redump::Raw<'_>>>(i).map(|r| r.0)
 }
 
-/// The index of the re-dump `r` belongs to, with its key and value
-/// hashes.
-fn index_of<'w>(
-    ways: &'w mut Ways,
-    r: &RouteTuple<'_>,
-) -> Option<(&'w mut redump::Index, u64, u64)> {
+/// The index of the re-dump `r` belongs to, if the writer compares it.
+fn index_of<'w>(ways: &'w mut Ways, r: &RouteTuple<'_>) -> Option<&'w mut redump::Index> {
     match ways.get_mut(&(r.peer_id(), r.epoch())) {
-        Some(Redump::Index(ix)) => {
-            let key = redump::hash_fields(r.get(ROUTE_KEY).iter().copied());
-            let value = redump::hash_fields(
-                r.get(ROUTE_FAMILY_LABELS)
-                    .iter()
-                    .copied()
-                    .chain(r.get(ROUTE_ATTRS_ID..ROUTE_ATTRS_ID + 1).iter().copied()),
-            );
-            Some((ix, key, value))
-        }
+        Some(Redump::Index(ix)) => Some(ix),
         _ => None,
     }
+}
+
+/// The hash of a route tuple's key, as [`KEY_COLUMNS`] of a kept row.
+fn key_hash(r: &RouteTuple<'_>) -> u64 {
+    redump::hash_fields(r.get(ROUTE_KEY).iter().copied())
+}
+
+/// The hash of a route tuple's value, as [`VALUE_COLUMNS`] of a kept row.
+fn value_hash(r: &RouteTuple<'_>) -> u64 {
+    let attrs = r.get(ROUTE_ATTRS_ID..ROUTE_ATTRS_ID + 1);
+    redump::hash_fields(r.get(ROUTE_FAMILY_LABELS).iter().chain(attrs).copied())
 }
 
 /// Every route of `batch` in a writer-compared re-dump is replaced.
 fn replaced(batch: &Batch, ways: &mut Ways) {
     let mut tuples = TupleReader::new(&batch.routes);
     while let Ok(Some(r)) = RouteTuple::next(&mut tuples) {
-        if let Some((ix, key, _)) = index_of(ways, &r) {
-            ix.replaced(key);
+        if let Some(ix) = index_of(ways, &r) {
+            ix.replaced(key_hash(&r));
         }
     }
 }
@@ -1552,8 +1528,8 @@ fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
     while let Some(route) = RouteTuple::next(&mut r).ok()? {
         // One history tuple per route tuple.
         let hist = h.next_tuple(HISTORY_FIELDS as usize).ok()??;
-        if let Some((ix, key, value)) = index_of(ways, &route)
-            && ix.announced(key, value)
+        if let Some(ix) = index_of(ways, &route)
+            && ix.announced(key_hash(&route), value_hash(&route))
         {
             removed += 1;
             continue;
@@ -1581,7 +1557,7 @@ fn unchanged_removed(batch: &Batch, ways: &mut Ways) -> Option<Batch> {
 /// re-dump over kept rows, the kept rows not re-announced unchanged are
 /// deleted (they left the current RIB with the session) and the others
 /// are current again ([`KEPT_CURRENT`]); of one compared by a run that
-/// ended, the kept rows are dropped ([`KEPT_DROPPED`]).
+/// ended, the kept rows are dropped ([`KEPT_RELEASED`]).
 async fn sweep(
     tx: &Transaction<'_>,
     peer: i64,
@@ -1633,7 +1609,13 @@ async fn sweep(
                 epoch,
                 "re-dump compared by a collector run that ended: its kept rows are dropped, the routes it re-announced unchanged come back with the next re-dump"
             );
-            tx.execute(KEPT_DROPPED, &[&peer, &epoch, &ts]).await?;
+            tx.execute(KEPT_RELEASED, &[&peer, &epoch]).await?;
+            tx.execute(
+                "INSERT INTO peer_events VALUES ($3, $1, 'stale-sweep', $2,
+                     'kept rows dropped: the re-dump was compared by a collector run that ended', NULL)",
+                &[&peer, &epoch, &ts],
+            )
+            .await?;
             return Ok(());
         }
         _ => {

@@ -132,14 +132,19 @@ fn several_routers_with_several_peers_epoll() {
     several_routers_with_several_peers("epoll");
 }
 
-#[test]
-fn several_routers_with_several_peers_io_uring() {
+/// Runs `test` on the io_uring driver, or says why it cannot here (not
+/// skipped silently: the epoll test covers a machine that forbids it).
+fn on_io_uring(test: fn(&str)) {
     if !riptide::shard::io_uring_available() {
-        // Said, not skipped silently: this machine forbids io_uring.
         eprintln!("io_uring unavailable here: the epoll test covers this machine");
         return;
     }
-    several_routers_with_several_peers("uring");
+    test("uring");
+}
+
+#[test]
+fn several_routers_with_several_peers_io_uring() {
+    on_io_uring(several_routers_with_several_peers);
 }
 
 #[test]
@@ -443,9 +448,5 @@ fn connections_spread_by_load_epoll() {
 
 #[test]
 fn connections_spread_by_load_io_uring() {
-    if !riptide::shard::io_uring_available() {
-        eprintln!("io_uring unavailable here: the epoll test covers this machine");
-        return;
-    }
-    connections_spread_by_load("uring");
+    on_io_uring(connections_spread_by_load);
 }
