@@ -10,7 +10,9 @@
 //! - Route Monitoring becomes one route event per NLRI. A Route Monitoring
 //!   message for a peer that never came up is decoded with a default
 //!   context and counted: some exporters (FRR's Loc-RIB) never send the
-//!   Peer Up. Such a peer is still ended with the session.
+//!   Peer Up. Such a peer gets an epoch of its own per session and ends
+//!   with the session as with Peer Down (nothing would sweep a re-dump
+//!   of it).
 //! - After a Peer Up, the re-dump is complete for a RIB when End-of-RIB has
 //!   come for every family both OPENs negotiated; then the sink sweeps
 //!   that RIB's routes from earlier epochs. Where End-of-RIB never comes,
@@ -83,13 +85,14 @@ struct Peer {
 }
 
 impl Peer {
-    /// A peer known only from its Route Monitoring messages (epoch 0, the
-    /// default context, nothing to sweep): kept so that the end of the
-    /// session ends it too.
+    /// A peer known only from its Route Monitoring messages (the default
+    /// context, nothing to sweep): kept so that the end of the session
+    /// ends it too. Its epoch is above those of its earlier sessions, so
+    /// that their end does not hide its routes.
     fn without_peer_up() -> Self {
         Self {
             contexts: [SessionContext::FOUR_OCTET; 5],
-            epoch: 0,
+            epoch: next_epoch(0),
             up_ribs: 0,
             families: Vec::new(),
             eor: Default::default(),
@@ -371,15 +374,17 @@ impl Session {
     }
 
     fn end_peers(&mut self, end: PeerEnd<'_>, sink: &mut impl Sink) {
+        let why = match end {
+            PeerEnd::Disconnect(why) | PeerEnd::WithoutPeerUp(why) => why,
+            PeerEnd::Termination | PeerEnd::PeerDown(_) => "router sent Termination",
+        };
         for (key, p) in self.peers.drain() {
-            if p.up_ribs != 0 {
-                self.counters.peer_downs += 1;
-                let why = match end {
-                    PeerEnd::Disconnect(why) => why,
-                    PeerEnd::Termination | PeerEnd::PeerDown(_) => "router sent Termination",
-                };
-                telemetry::peer_down(self.router.ip(), key.address, 0, why);
+            if p.up_ribs == 0 {
+                sink.peer_down(self.router, key, p.epoch, PeerEnd::WithoutPeerUp(why));
+                continue;
             }
+            self.counters.peer_downs += 1;
+            telemetry::peer_down(self.router.ip(), key.address, 0, why);
             sink.peer_down(self.router, key, p.epoch, end);
         }
         self.counters.peers_up = 0;
@@ -443,6 +448,7 @@ mod tests {
         ups: Vec<u64>,
         sweeps: Vec<(RibKind, u64)>,
         route_epochs: Vec<u64>,
+        ends: Vec<String>,
     }
 
     impl Sink for Recorder {
@@ -459,6 +465,7 @@ mod tests {
             self.ups.push(epoch);
         }
         fn peer_down(&mut self, r: SocketAddr, p: PeerKey, epoch: u64, e: PeerEnd<'_>) {
+            self.ends.push(format!("{e:?} {epoch}"));
             self.null.peer_down(r, p, epoch, e);
         }
         fn route(
@@ -582,5 +589,44 @@ mod tests {
             ),
             (3, 1)
         );
+    }
+
+    #[test]
+    fn peer_without_peer_up_has_an_epoch_per_session_and_ends_as_peer_down() {
+        let loc_rib = synth::peer_header(1, PeerType::LocRib, 0, 1);
+        let mut b = UpdateBuilder::new();
+        b.origin(0)
+            .unwrap()
+            .as_path(&[], 4)
+            .unwrap()
+            .next_hop(Ipv4Addr::new(192, 0, 2, 1))
+            .unwrap();
+        let n = crate::wire::bgp::nlri::Nlri {
+            path_id: None,
+            prefix: crate::wire::bgp::nlri::Prefix::new("10.0.0.0".parse().unwrap(), 8).unwrap(),
+            rd: None,
+            labels: Default::default(),
+        };
+        b.announce(&n, false).unwrap();
+        let mut bytes = Vec::new();
+        encode::route_monitoring(&mut bytes, &loc_rib, &b).unwrap();
+        let mut sink = Recorder::default();
+        let mut epochs = Vec::new();
+        for _ in 0..2 {
+            let mut s = Session::new(router(), Duration::from_secs(60), &mut sink);
+            feed(&mut s, &bytes, Instant::now(), &mut sink);
+            s.disconnected("test", &mut sink);
+            epochs.push(sink.route_epochs.pop().unwrap());
+        }
+        // A later session's routes are not below an earlier one's end.
+        assert!(epochs[0] > 0 && epochs[1] > epochs[0], "{epochs:?}");
+        assert_eq!(
+            sink.ends,
+            [
+                format!("WithoutPeerUp(\"test\") {}", epochs[0]),
+                format!("WithoutPeerUp(\"test\") {}", epochs[1])
+            ]
+        );
+        assert!(sink.ups.is_empty() && sink.sweeps.is_empty());
     }
 }

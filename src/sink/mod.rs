@@ -42,6 +42,11 @@ pub enum PeerEnd<'a> {
     /// (`router closed the connection`, `collector shutdown`, ...): as
     /// [`Self::Termination`].
     Disconnect(&'static str),
+    /// The session ended (Termination, or the reason given) for a peer
+    /// known only from its Route Monitoring messages: no Peer Up, so no
+    /// End-of-RIB sweep would reconcile a re-dump with kept rows; a store
+    /// ends its routes as with Peer Down.
+    WithoutPeerUp(&'static str),
 }
 
 /// A shard-local consumer of router session events.

@@ -419,6 +419,7 @@ impl Sink for StoreSink {
             }
             PeerEnd::Termination => (EventKind::PeerLost, "router terminated"),
             PeerEnd::Disconnect(why) => (EventKind::PeerLost, why),
+            PeerEnd::WithoutPeerUp(why) => (EventKind::PeerDown, why),
         };
         let ip = canonical(router.ip());
         self.last_seen = None;

@@ -985,6 +985,53 @@ fn network_text_is_never_sql(db: &dyn Db) {
     c.stop();
 }
 
+/// A Loc-RIB exporter that sends no Peer Up (as FRR does): its routes show
+/// in the RIB; the TCP session lost ends them; the next session's routes
+/// show again (each session its own epoch, above the end of the last).
+fn loc_rib_without_peer_up_across_sessions(db: &dyn Db) {
+    let c = run(db, &[]);
+    let loc_rib = synth::peer_header(1, PeerType::LocRib, 0, 1_700_000_000);
+    let session = |announce: &[&str]| {
+        let mut out = Vec::new();
+        synth::initiation(&mut out, "frr").unwrap();
+        let mut b = UpdateBuilder::new();
+        b.origin(0)
+            .unwrap()
+            .as_path(&[], 4)
+            .unwrap()
+            .next_hop("192.0.2.9".parse().unwrap())
+            .unwrap();
+        for a in announce {
+            b.announce(&nlri(a, None), false).unwrap();
+        }
+        encode::route_monitoring(&mut out, &loc_rib, &b).unwrap();
+        out
+    };
+    let first = session(&["198.18.0.0/15", "198.51.100.0/24"]);
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&first).unwrap();
+    let mut model = Model::default();
+    model.feed(&first);
+    converges(db, &model.rib);
+    drop(s);
+    converges(db, &BTreeSet::new());
+    eventually("the first session's end", || {
+        db.count("SELECT count(*) FROM peers WHERE state = 'down'") == 1
+    });
+    let second = session(&["198.18.0.0/15", "203.0.113.0/24"]);
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&second).unwrap();
+    let mut model = Model::default();
+    model.feed(&second);
+    converges(db, &model.rib);
+    assert_eq!(
+        db.rows("SELECT state FROM peers WHERE peer_address = '10.0.0.1'"),
+        [["up"]]
+    );
+    drop(s);
+    c.stop();
+}
+
 /// A flow run on both stores, each in a schema or directory of its own.
 macro_rules! on_both_stores {
     ($($flow:ident: $pg:ident, $lite:ident;)*) => {$(
@@ -1007,6 +1054,8 @@ on_both_stores! {
     redump_sweeps_stale_routes: postgres_redump_sweeps_stale_routes, sqlite_redump_sweeps_stale_routes;
     redump_after_session_loss: postgres_redump_after_session_loss, sqlite_redump_after_session_loss;
     network_text_is_never_sql: postgres_network_text_is_never_sql, sqlite_network_text_is_never_sql;
+    loc_rib_without_peer_up_across_sessions:
+        postgres_loc_rib_without_peer_up_across_sessions, sqlite_loc_rib_without_peer_up_across_sessions;
 }
 
 #[test]
