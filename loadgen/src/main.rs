@@ -145,6 +145,13 @@ struct Args {
     /// server-side latency quantiles in the report.
     #[arg(long)]
     metrics: Option<String>,
+    /// After the dumps, hold churn, flaps, reconnects and Statistics
+    /// Reports until the collector has stored every route it decoded
+    /// (read from `--metrics`); `--duration` then counts from that moment,
+    /// and the report gives the collector's arrival-to-commit figures of
+    /// what came after, apart from the dumps' backlog.
+    #[arg(long, requires = "metrics")]
+    hold_until_stored: bool,
     /// Withdraw this many routes of router 1 after its dump while still
     /// expecting them: a deliberate gap, to test `--verify`.
     #[arg(long, default_value_t = 0, hide = true)]
@@ -223,6 +230,9 @@ fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     };
 
     let progress = Arc::new(Progress::default());
+    progress
+        .held
+        .store(args.hold_until_stored, Ordering::Relaxed);
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A signal stops the run: Termination, then close.
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -262,11 +272,19 @@ fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
             duration: args.duration.and_then(secs),
             verify: args.verify.clone(),
             verify_timeout: Duration::from_secs_f64(args.verify_timeout.max(0.0)),
+            hold: args
+                .hold_until_stored
+                .then(|| args.metrics.clone())
+                .flatten(),
         };
         std::thread::spawn(move || control(&progress, n_routers, start, &stop))
     };
     let sent = send::run(routers, threads, &plan, &progress);
-    let (dumps_done, verified) = controller
+    let Controlled {
+        dumps_done,
+        stored,
+        verified,
+    } = controller
         .join()
         .map_err(|_| anyhow::anyhow!("the progress thread panicked"))?;
     sent?;
@@ -295,6 +313,19 @@ fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(e) => eprintln!("loadgen: reading {url}: {e:#}"),
         }
+        if let Some((at, before)) = stored {
+            println!(
+                "held until the collector had stored the dumps, {:.2} s after the first byte",
+                at.as_secs_f64()
+            );
+            match scrape::Histogram::fetch(url) {
+                Ok(now) => println!(
+                    "server arrival to commit after the hold: {}",
+                    now.since(&before)
+                ),
+                Err(e) => eprintln!("loadgen: reading {url}: {e:#}"),
+            }
+        }
     }
     Ok(code)
 }
@@ -305,21 +336,27 @@ struct Stop {
     duration: Option<Duration>,
     verify: Option<String>,
     verify_timeout: Duration,
+    /// `--hold-until-stored`: the collector's metrics URL.
+    hold: Option<String>,
 }
 
-/// Watches the run: progress lines, and the stop at `--once` (after the
-/// dumps), `--duration`, or a signal; before stopping, `--verify` (with
-/// the routers quiet and their sessions open). Returns when the dumps
-/// completed, and when the verification began and its outcome.
-fn control(
-    progress: &Progress,
-    routers: usize,
-    start: Instant,
-    stop_at: &Stop,
-) -> (
-    Option<Duration>,
-    Option<(Duration, anyhow::Result<verify::Outcome>)>,
-) {
+/// What [`control`] saw.
+struct Controlled {
+    /// When the dumps were sent.
+    dumps_done: Option<Duration>,
+    /// With `--hold-until-stored`: when the collector had stored them,
+    /// and its arrival-to-commit histogram then.
+    stored: Option<(Duration, scrape::Histogram)>,
+    /// When the verification began, and its outcome.
+    verified: Option<(Duration, anyhow::Result<verify::Outcome>)>,
+}
+
+/// Watches the run: progress lines, the hold of `--hold-until-stored`,
+/// and the stop at `--once` (after the dumps, and the hold),
+/// `--duration` (from the start, or from the end of the hold), or a
+/// signal; before stopping, `--verify` (with the routers quiet and their
+/// sessions open).
+fn control(progress: &Progress, routers: usize, start: Instant, stop_at: &Stop) -> Controlled {
     let (once, duration) = (stop_at.once, stop_at.duration);
     let terminal = std::io::stderr().is_terminal();
     let every = if terminal {
@@ -328,16 +365,44 @@ fn control(
         Duration::from_secs(5)
     };
     let mut dumps_done = None;
+    let mut stored = None;
+    // Where `--duration` counts from.
+    let mut origin = start;
     let mut last = Instant::now();
+    let mut next_check = Instant::now();
     loop {
         std::thread::sleep(Duration::from_millis(50));
         let dumped = progress.dumped.load(Ordering::Relaxed);
         if dumps_done.is_none() && dumped >= routers {
             dumps_done = Some(start.elapsed());
         }
+        let held = progress.held.load(Ordering::Relaxed);
+        if let Some(url) = stop_at.hold.as_deref()
+            && held
+            && dumps_done.is_some()
+            && next_check <= Instant::now()
+        {
+            next_check = Instant::now() + Duration::from_secs(1);
+            let sent = progress.routes.load(Ordering::Relaxed);
+            match scrape::stored(url, sent)
+                .and_then(|s| s.then(|| scrape::Histogram::fetch(url)).transpose())
+            {
+                Ok(Some(histogram)) => {
+                    eprintln!(
+                        "{:.1} s  the collector has stored the dumps: churn, flaps and reconnects start",
+                        start.elapsed().as_secs_f64()
+                    );
+                    stored = Some((start.elapsed(), histogram));
+                    origin = Instant::now();
+                    progress.held.store(false, Ordering::Relaxed);
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("loadgen: reading {url}: {e:#}"),
+            }
+        }
         let stop = progress.stop.load(Ordering::Relaxed)
-            || (once && dumps_done.is_some())
-            || duration.is_some_and(|d| start.elapsed() >= d);
+            || (once && dumps_done.is_some() && !held)
+            || duration.is_some_and(|d| !held && origin.elapsed() >= d);
         if last.elapsed() >= every || stop {
             last = Instant::now();
             let line = progress_line(progress, start, dumped, routers);
@@ -375,7 +440,11 @@ fn control(
                 )
             });
             progress.stop.store(true, Ordering::Relaxed);
-            return (dumps_done, verified);
+            return Controlled {
+                dumps_done,
+                stored,
+                verified,
+            };
         }
     }
 }

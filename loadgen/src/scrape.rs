@@ -1,5 +1,7 @@
 //! `--metrics`: reads the collector's `/metrics` and picks the
-//! server-side latency quantiles to print next to loadgen's own figures.
+//! server-side latency quantiles to print next to loadgen's own figures;
+//! for `--hold-until-stored`, whether the collector has stored what it
+//! decoded, and its arrival-to-commit histogram.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -48,6 +50,102 @@ pub(crate) fn latency_report(url: &str) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
+/// Whether the collector has decoded at least `sent` routes and
+/// committed a RIB row for every route it decoded (announced or
+/// withdrawn).
+///
+/// # Errors
+///
+/// As [`latency_report`].
+pub(crate) fn stored(url: &str, sent: u64) -> anyhow::Result<bool> {
+    let text = get(url)?;
+    let decoded =
+        sum(&text, "bmp_routes_announced_total") + sum(&text, "bmp_routes_withdrawn_total");
+    let committed = sum(&text, "riptide_rows_written_total{table=\"rib\"}");
+    Ok(decoded >= sent as f64 && committed >= decoded)
+}
+
+/// The sum of every sample of the series `name` (a metric name, or a
+/// name with the opening of its labels).
+fn sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(name))
+        .filter(|rest| rest.starts_with([' ', '{']))
+        .filter_map(|rest| rest.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
+        .sum()
+}
+
+/// The collector's arrival-to-commit histogram: cumulative counts per
+/// upper bound in seconds, `+Inf` last.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Histogram(Vec<(f64, f64)>);
+
+/// The histogram of arrival to commit, per route.
+const END_TO_END: &str = "riptide_end_to_end_seconds_bucket{le=\"";
+
+impl Histogram {
+    /// Reads it from the collector.
+    ///
+    /// # Errors
+    ///
+    /// As [`latency_report`].
+    pub(crate) fn fetch(url: &str) -> anyhow::Result<Self> {
+        Ok(Self::parse(&get(url)?))
+    }
+
+    fn parse(text: &str) -> Self {
+        Self(
+            text.lines()
+                .filter_map(|l| l.strip_prefix(END_TO_END))
+                .filter_map(|rest| {
+                    let (le, n) = rest.split_once("\"} ")?;
+                    let le = if le == "+Inf" {
+                        f64::INFINITY
+                    } else {
+                        le.parse().ok()?
+                    };
+                    Some((le, n.trim().parse().ok()?))
+                })
+                .collect(),
+        )
+    }
+
+    /// What was recorded after `earlier`, one line: the count and the
+    /// bucket bounds below which half, 99 % and all of it fall.
+    pub(crate) fn since(&self, earlier: &Self) -> String {
+        let delta: Vec<(f64, f64)> = self
+            .0
+            .iter()
+            .map(|&(le, n)| {
+                let before = earlier.0.iter().find(|e| e.0 == le).map_or(0.0, |e| e.1);
+                (le, n - before)
+            })
+            .collect();
+        let total = delta.last().map_or(0.0, |d| d.1);
+        if total <= 0.0 {
+            return "nothing committed".to_owned();
+        }
+        let bound = |q: f64| {
+            delta
+                .iter()
+                .find(|d| d.1 >= q * total)
+                .map_or("?".to_owned(), |d| {
+                    if d.0.is_finite() {
+                        format!("<= {} s", d.0)
+                    } else {
+                        format!("> {} s", delta.iter().rev().nth(1).map_or(0.0, |d| d.0))
+                    }
+                })
+        };
+        format!(
+            "{total:.0} routes, p50 {}, p99 {}, max {}",
+            bound(0.5),
+            bound(0.99),
+            bound(1.0)
+        )
+    }
+}
+
 /// A plain HTTP/1.1 GET; the body.
 fn get(url: &str) -> anyhow::Result<String> {
     let rest = url
@@ -71,4 +169,64 @@ fn get(url: &str) -> anyhow::Result<String> {
         head.lines().next().unwrap_or("")
     );
     Ok(body.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const METRICS: &str = "\
+# TYPE bmp_routes_announced_total counter
+bmp_routes_announced_total{router=\"127.0.1.1\"} 700
+bmp_routes_announced_total{router=\"127.0.1.2\"} 250
+bmp_routes_announced_total_other 5
+bmp_routes_withdrawn_total{router=\"127.0.1.1\"} 50
+riptide_rows_written_total{table=\"rib\"} 1000
+riptide_rows_written_total{table=\"route_history\"} 1000
+riptide_end_to_end_seconds_bucket{le=\"0.5\"} 900
+riptide_end_to_end_seconds_bucket{le=\"1\"} 995
+riptide_end_to_end_seconds_bucket{le=\"2.5\"} 1000
+riptide_end_to_end_seconds_bucket{le=\"+Inf\"} 1000
+";
+
+    #[test]
+    fn sums_a_series_over_its_labels() {
+        assert_eq!(sum(METRICS, "bmp_routes_announced_total"), 950.0);
+        assert_eq!(
+            sum(METRICS, "riptide_rows_written_total{table=\"rib\"}"),
+            1000.0
+        );
+    }
+
+    #[test]
+    fn quantiles_of_what_came_after_a_snapshot() {
+        let end = Histogram::parse(METRICS);
+        let start = Histogram(vec![
+            (0.5, 0.0),
+            (1.0, 0.0),
+            (2.5, 0.0),
+            (f64::INFINITY, 0.0),
+        ]);
+        assert_eq!(
+            end.since(&start),
+            "1000 routes, p50 <= 0.5 s, p99 <= 1 s, max <= 2.5 s"
+        );
+        // The 900 first ones were before the snapshot.
+        let start = Histogram(vec![
+            (0.5, 900.0),
+            (1.0, 900.0),
+            (2.5, 900.0),
+            (f64::INFINITY, 900.0),
+        ]);
+        assert_eq!(
+            end.since(&start),
+            "100 routes, p50 <= 1 s, p99 <= 2.5 s, max <= 2.5 s"
+        );
+        assert_eq!(end.since(&end), "nothing committed");
+        let slow = Histogram(vec![(60.0, 0.0), (f64::INFINITY, 10.0)]);
+        assert_eq!(
+            slow.since(&Histogram::default()),
+            "10 routes, p50 > 60 s, p99 > 60 s, max > 60 s"
+        );
+    }
 }

@@ -75,6 +75,9 @@ pub(crate) struct Progress {
     /// it verifies the store); each router then publishes what its peers
     /// hold into `expected`.
     pub(crate) quiet: AtomicBool,
+    /// Set while churn, flaps, reconnects and Statistics Reports wait for
+    /// the collector to store the dumps (`--hold-until-stored`).
+    pub(crate) held: AtomicBool,
     /// What the routers' peers hold, published once quiet.
     pub(crate) expected: std::sync::Mutex<Vec<crate::router::Expected>>,
     /// Routers that published.
@@ -260,6 +263,12 @@ async fn session(
         progress.dumped.fetch_add(1, Ordering::Relaxed);
     }
 
+    while progress.held.load(Ordering::Relaxed)
+        && !progress.quiet.load(Ordering::Relaxed)
+        && !progress.stop.load(Ordering::Relaxed)
+    {
+        monoio::time::sleep(CHURN_TICK).await;
+    }
     let start = Instant::now();
     // Stagger the routers' flaps and reconnects over the interval.
     let offset = |every: Duration| every.mul_f64(f64::from(index % 16 + 1) / 16.0);

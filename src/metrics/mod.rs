@@ -112,8 +112,8 @@ descs! {
     DECODE_SUMMARY Summary "riptide_message_decode_summary_seconds" "Time to decode one BMP message and encode its rows (one message in 32 is timed).";
     COMMIT Histogram "riptide_batch_commit_seconds" "Time to commit one batch to the store.";
     COMMIT_SUMMARY Summary "riptide_batch_commit_summary_seconds" "Time to commit one batch to the store.";
-    END_TO_END Histogram "riptide_end_to_end_seconds" "From the arrival of the oldest message of a batch to the batch's commit.";
-    END_TO_END_SUMMARY Summary "riptide_end_to_end_summary_seconds" "From the arrival of the oldest message of a batch to the batch's commit.";
+    END_TO_END Histogram "riptide_end_to_end_seconds" "From a route's arrival to its commit, per route (each counted at its batch's oldest message: an upper bound).";
+    END_TO_END_SUMMARY Summary "riptide_end_to_end_summary_seconds" "From a route's arrival to its commit, per route (each counted at its batch's oldest message: an upper bound).";
     RESIDENT_MEMORY Gauge "process_resident_memory_bytes" "Resident memory size in bytes.";
     VIRTUAL_MEMORY Gauge "process_virtual_memory_bytes" "Virtual memory size in bytes.";
     CPU_SECONDS Counter "process_cpu_seconds_total" "User and system CPU time spent in seconds.";
@@ -195,9 +195,14 @@ impl Default for Latency {
 impl Latency {
     /// Records one duration.
     pub fn record(&mut self, d: Duration) {
+        self.record_n(d, 1);
+    }
+
+    /// Records `n` values of one duration.
+    pub fn record_n(&mut self, d: Duration, n: u64) {
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.hist.saturating_record(ns.max(1));
-        self.sum_ns += u128::from(ns);
+        self.hist.saturating_record_n(ns.max(1), n);
+        self.sum_ns += u128::from(ns) * u128::from(n);
     }
 
     /// Adds `other`'s values.
@@ -285,24 +290,26 @@ pub struct WriterStats {
     pub reconnects: u64,
     /// Commit time per batch.
     pub commit: Latency,
-    /// Arrival to commit, per batch.
+    /// Arrival to commit, per route (a batch without routes counts once).
     pub end_to_end: Latency,
     /// Duration per operation ([`Operation`]).
     pub queries: [Latency; 7],
 }
 
 impl WriterStats {
-    /// Records a committed batch: its commit time, and its end-to-end
-    /// time when its arrival time is known (`arrived_us`, microseconds
-    /// since the Unix epoch; 0: unknown).
+    /// Records a committed batch: its commit time, and, when its arrival
+    /// time is known (`arrived_us`, of its oldest message, microseconds
+    /// since the Unix epoch; 0: unknown), that age once per route.
     pub fn committed(&mut self, routes: u32, took: Duration, arrived_us: i64) {
         self.batches += 1;
         self.routes += u64::from(routes);
         self.commit.record(took);
         if arrived_us > 0 {
             let age = crate::sink::store::unix_micros().saturating_sub(arrived_us);
-            self.end_to_end
-                .record(Duration::from_micros(age.max(0).unsigned_abs()));
+            self.end_to_end.record_n(
+                Duration::from_micros(age.max(0).unsigned_abs()),
+                u64::from(routes.max(1)),
+            );
         }
     }
 
@@ -649,5 +656,21 @@ mod tests {
             s.routers[&Some(IpAddr::from([127, 0, 0, 1]))].messages[0],
             5
         );
+    }
+
+    #[test]
+    fn end_to_end_counts_each_route_of_a_batch() {
+        let mut w = WriterStats::default();
+        let arrived = crate::sink::store::unix_micros() - 200_000;
+        w.committed(9_999, Duration::from_millis(5), arrived);
+        w.committed(0, Duration::from_millis(5), arrived);
+        w.committed(7, Duration::from_millis(5), 0);
+        assert_eq!(w.batches, 3);
+        assert_eq!(w.commit.count(), 3);
+        // The first batch's routes, and the second batch once; the third
+        // has no arrival time.
+        assert_eq!(w.end_to_end.count(), 10_000);
+        let p50 = w.end_to_end.hist.value_at_quantile(0.5);
+        assert!((200_000_000..2_000_000_000).contains(&p50), "{p50}");
     }
 }
