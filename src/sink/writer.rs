@@ -1439,11 +1439,19 @@ async fn redump_way(
     if !redump {
         return Ok(Redump::First);
     }
+    let limit = memory / redump::BYTES_PER_ROUTE;
     let mut entries = Vec::new();
     let all = kept_rows(client, peer, |key, row| {
+        if entries.len() == limit {
+            return false;
+        }
+        if entries.len() == entries.capacity() {
+            // Doubling, but never past the budget.
+            entries.reserve_exact(entries.capacity().max(4096).min(limit - entries.len()));
+        }
         let value = redump::hash_fields(VALUE_COLUMNS.map(|i| raw(row, i)));
         entries.push((key, value));
-        entries.len() * redump::BYTES_PER_ROUTE <= memory
+        true
     })
     .await?;
     if !all {
