@@ -111,8 +111,11 @@ impl Histogram {
     }
 
     /// What was recorded after `earlier`, one line: the count and the
-    /// bucket bounds below which half, 99 % and all of it fall.
+    /// bucket bounds below which half, 99 % and all of it fall (all that
+    /// was recorded, when the collector restarted since `earlier`).
     pub(crate) fn since(&self, earlier: &Self) -> String {
+        let restarted = self.0.last().map_or(0.0, |l| l.1) < earlier.0.last().map_or(0.0, |l| l.1);
+        let earlier = if restarted { &Self::default() } else { earlier };
         let delta: Vec<(f64, f64)> = self
             .0
             .iter()
@@ -138,7 +141,12 @@ impl Histogram {
                 })
         };
         format!(
-            "{total:.0} routes, p50 {}, p99 {}, max {}",
+            "{}{total:.0} routes, p50 {}, p99 {}, max {}",
+            if restarted {
+                "(the collector restarted: since its start) "
+            } else {
+                ""
+            },
             bound(0.5),
             bound(0.99),
             bound(1.0)
@@ -223,6 +231,10 @@ riptide_end_to_end_seconds_bucket{le=\"+Inf\"} 1000
             "100 routes, p50 <= 1 s, p99 <= 2.5 s, max <= 2.5 s"
         );
         assert_eq!(end.since(&end), "nothing committed");
+        assert_eq!(
+            start.since(&end),
+            "(the collector restarted: since its start) 900 routes, p50 <= 0.5 s, p99 <= 0.5 s, max <= 0.5 s"
+        );
         let slow = Histogram(vec![(60.0, 0.0), (f64::INFINITY, 10.0)]);
         assert_eq!(
             slow.since(&Histogram::default()),

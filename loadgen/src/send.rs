@@ -305,6 +305,12 @@ async fn session(
             last_tick = now;
             continue;
         }
+        if conn.closed_by_collector() {
+            return Err(SessionEnd::Lost(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the collector closed the connection",
+            )));
+        }
         out.clear();
         churn_owed += churn_share * now.duration_since(last_tick).as_secs_f64();
         last_tick = now;
@@ -356,6 +362,8 @@ async fn session(
 /// A router's connection with its rate limit.
 struct Conn {
     stream: TcpStream,
+    /// The same socket, to look for the collector's close.
+    probe: std::net::TcpStream,
     /// Octets per second allowed (`None`: no limit), and the octets
     /// credit of the token bucket.
     limit: Option<f64>,
@@ -372,15 +380,31 @@ impl Conn {
         let std = connect(target, bind)?;
         std.set_nodelay(true)?;
         std.set_nonblocking(true)?;
+        let probe = std.try_clone()?;
         let stream = TcpStream::from_std(std)?;
         progress.connections.fetch_add(1, Ordering::Relaxed);
         Ok(Self {
             stream,
+            probe,
             limit: None,
             rate: plan.rate,
             credit: 0.0,
             last: Instant::now(),
         })
+    }
+
+    /// Whether the collector closed the connection (a router notices at
+    /// once: it reads from the session, where loadgen only writes).
+    fn closed_by_collector(&self) -> bool {
+        // The socket is non-blocking: nothing to read is `WouldBlock`.
+        match self.probe.peek(&mut [0]) {
+            // The collector sends nothing: 0 octets is its close.
+            Ok(n) => n == 0,
+            Err(e) => !matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ),
+        }
     }
 
     /// Initiation and every peer's dump.
