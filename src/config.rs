@@ -165,7 +165,7 @@ pub struct Config {
     pub batch_size: u64,
 
     /// Longest time, in seconds, a route waits in a batch that is not full.
-    #[arg(long, env = "BATCH_TIMEOUT_SECONDS", default_value_t = 1.0, value_parser = parse_seconds)]
+    #[arg(long, env = "BATCH_TIMEOUT_SECONDS", default_value_t = 0.5, value_parser = parse_seconds)]
     pub batch_timeout_seconds: f64,
 
     /// Batches queued between a shard and its writer before the shard
@@ -177,7 +177,7 @@ pub struct Config {
 
     /// Memory per writer, in MiB, for batches waiting for the database
     /// before they spill to DATA_DIR/spill.
-    #[arg(long, env = "QUEUE_MEMORY_MB", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    #[arg(long, env = "QUEUE_MEMORY_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub queue_memory_mb: u64,
 
     /// Memory per writer, in MiB, for comparing re-dumps over kept rows
