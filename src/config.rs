@@ -156,7 +156,8 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Most PostgreSQL connections at once (each shard's writer uses two:
-    /// current RIB, and history); default: two per shard.
+    /// current RIB, and history; one more counts the routes per peer);
+    /// default: two per shard, and one.
     #[arg(long, env = "DB_POOL_SIZE", value_parser = clap::value_parser!(u64).range(2..=1024))]
     pub db_pool_size: Option<u64>,
 
@@ -264,9 +265,9 @@ impl Config {
     }
 
     /// Most PostgreSQL connections at once: DB_POOL_SIZE, or two per
-    /// shard.
+    /// shard and one.
     pub fn db_pool_size(&self) -> usize {
-        let default = 2 * self.shards();
+        let default = 2 * self.shards() + 1;
         self.db_pool_size
             .map_or(default, |n| usize::try_from(n).unwrap_or(default))
     }

@@ -491,6 +491,7 @@ pub fn start(
                     cleanup: HashMap::new(),
                     next_maintenance: Instant::now(),
                     next_route_count: Instant::now(),
+                    route_count: None,
                     outage_since: None,
                     last_slow: None,
                     guesses: Guesses::default(),
@@ -559,6 +560,8 @@ struct Writer {
     cleanup: HashMap<i64, u64>,
     next_maintenance: Instant,
     next_route_count: Instant,
+    /// Writer 0: the route count running, if any.
+    route_count: Option<tokio::task::JoinHandle<()>>,
     outage_since: Option<Instant>,
     /// When the last slow-batch warning was logged.
     last_slow: Option<Instant>,
@@ -870,15 +873,7 @@ impl Writer {
     }
 
     async fn open_connection(&self) -> Result<Client, tokio_postgres::Error> {
-        let (client, connection) =
-            tokio_postgres::connect(&self.shared.settings.url, NoTls).await?;
-        let id = self.id;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                debug!(writer = id, error = %e, "database connection ended");
-            }
-        });
-        Ok(client)
+        open_client(&self.shared.settings.url, self.id).await
     }
 
     /// Applies `batch` while still taking batches from the shard (the
@@ -1018,21 +1013,12 @@ impl Writer {
         };
         if let Some(every) = self.shared.settings.peer_routes_interval
             && Instant::now() >= self.next_route_count
+            && self.route_count.as_ref().is_none_or(|t| t.is_finished())
         {
             self.next_route_count = Instant::now() + every;
-            let started = Instant::now();
-            let rows = c.query(PEER_ROUTES, &[]).await?;
-            record(Operation::RouteCount, started);
-            metrics.set_peer_routes(
-                rows.iter()
-                    .map(|r| PeerRoutes {
-                        router: r.get(0),
-                        peer: r.get(1),
-                        rib: r.get(2),
-                        routes: u64::try_from(r.get::<_, i64>(3)).unwrap_or(0),
-                    })
-                    .collect(),
-            );
+            // Counting takes seconds on full tables: on a connection of its
+            // own, so that this writer's batches do not wait for it.
+            self.route_count = Some(tokio::spawn(count_routes(self.shared.clone())));
         }
         if Instant::now() >= self.next_maintenance {
             let started = Instant::now();
@@ -1094,6 +1080,51 @@ impl Writer {
             debug!(peer, rows = total, "flushed routes removed");
         }
         Ok(true)
+    }
+}
+
+/// A connection to the database, driven by a task of its own on this
+/// runtime; `writer` names it in the log.
+async fn open_client(url: &str, writer: usize) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            debug!(writer, error = %e, "database connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// Counts the current routes per peer RIB into the metrics, on a pool
+/// connection of its own (the one `DB_POOL_SIZE` keeps beyond the
+/// writers' two each); no count while none is free.
+async fn count_routes(shared: Arc<Shared>) {
+    let Ok(_permit) = shared.pool.clone().try_acquire_owned() else {
+        debug!("no database connection free in DB_POOL_SIZE for the route count: skipped");
+        return;
+    };
+    let started = Instant::now();
+    let rows = match open_client(&shared.settings.url, 0).await {
+        Ok(c) => c.query(PEER_ROUTES, &[]).await,
+        Err(e) => Err(e),
+    };
+    match rows {
+        Ok(rows) => {
+            if let Some(mut m) = shared.metrics.writer(0) {
+                m.query(Operation::RouteCount, started.elapsed());
+            }
+            shared.metrics.set_peer_routes(
+                rows.iter()
+                    .map(|r| PeerRoutes {
+                        router: r.get(0),
+                        peer: r.get(1),
+                        rib: r.get(2),
+                        routes: u64::try_from(r.get::<_, i64>(3)).unwrap_or(0),
+                    })
+                    .collect(),
+            );
+        }
+        Err(e) => debug!(error = %e, "route count failed; the next one is due in PEER_ROUTES_INTERVAL_SECONDS"),
     }
 }
 

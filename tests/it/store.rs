@@ -664,13 +664,27 @@ fn readme_queries_run(db: &dyn Db) {
 /// Termination ends the rest (their rows, kept a while for a re-dump in
 /// PostgreSQL, are deleted after the stale timeout).
 fn peer_down_and_disconnect(db: &dyn Db) {
-    let c = run(db, &["--stale-timeout-seconds", "3"]);
+    let c = run(
+        db,
+        &[
+            "--stale-timeout-seconds",
+            "3",
+            "--peer-routes-interval-seconds",
+            "1",
+        ],
+    );
     let mut model = Model::default();
     let a = table_stream(2, 2000, 500, 3, false);
     let mut s = TcpStream::connect(c.addr()).unwrap();
     s.write_all(&a).unwrap();
     model.feed(&a);
     converges(db, &model.rib);
+    // The routes per peer are counted in the store (in PostgreSQL on a
+    // connection apart from the writers').
+    eventually("the routes per peer in the metrics", || {
+        c.metric("bmp_peer_routes", "peer_ip=\"10.0.0.1\"") == 2500.0
+            && c.metric("bmp_peer_routes", "peer_ip=\"10.0.0.2\"") == 2500.0
+    });
     let mut down = Vec::new();
     peer_down(&mut down, 1);
     s.write_all(&down).unwrap();
