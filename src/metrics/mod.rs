@@ -103,6 +103,7 @@ descs! {
     BATCHES_REJECTED Counter "riptide_batches_rejected_total" "Batches the database rejected (saved under DATA_DIR/rejected).";
     DATABASE_UP Gauge "riptide_database_up" "1 when the store is reachable, 0 during an outage.";
     DATABASE_RECONNECTS Counter "riptide_database_reconnects_total" "Database connections made again after an outage.";
+    DATABASE_CONFLICTS Counter "riptide_database_conflicts_total" "Transactions the database aborted for a conflict with another (deadlock, serialization failure), tried again at once.";
     SENTRY_DROPPED Counter "riptide_sentry_events_dropped_total" "Sentry events not sent because identical ones were sent just before (rate limit).";
     BUILD_INFO Gauge "riptide_build_info" "Always 1; the version is a label.";
     DB_QUERIES Counter "database_queries_total" "Database statements or transactions, by operation.";
@@ -288,6 +289,8 @@ pub struct WriterStats {
     pub rejected: u64,
     /// Reconnections after an outage.
     pub reconnects: u64,
+    /// Transactions aborted by a conflict and tried again.
+    pub conflicts: u64,
     /// Commit time per batch.
     pub commit: Latency,
     /// Arrival to commit, per route (a batch without routes counts once).

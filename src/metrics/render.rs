@@ -137,6 +137,8 @@ pub fn render(m: &Metrics) -> String {
     );
     out.head(super::DATABASE_RECONNECTS);
     out.sample(super::DATABASE_RECONNECTS.name, &[], sum(&|w| w.reconnects));
+    out.head(super::DATABASE_CONFLICTS);
+    out.sample(super::DATABASE_CONFLICTS.name, &[], sum(&|w| w.conflicts));
     out.head(super::SENTRY_DROPPED);
     out.sample(
         super::SENTRY_DROPPED.name,

@@ -52,7 +52,6 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
@@ -122,7 +121,10 @@ const PROGRESS: &str = "
 INSERT INTO applied_batches (stream, seq, part, applied) VALUES ($1, $2, $3, now())
 ON CONFLICT (stream, seq, part) DO NOTHING";
 
-/// The staged attribute sets into `attribute_sets`.
+/// The staged attribute sets into `attribute_sets`, in the order of their
+/// ids: two writers inserting the same new sets (routers of one network
+/// share them) then meet them in one order, and the second waits for the
+/// first instead of deadlocking with it.
 macro_rules! attrs_insert {
     () => {
         "
@@ -131,7 +133,8 @@ SELECT id, origin, as_path, origin_as, next_hop, med, local_pref,
        atomic_aggregate, aggregator, string_to_array(communities, ' '),
        string_to_array(ext_communities, ' '), string_to_array(large_communities, ' '),
        originator_id, string_to_array(cluster_list, ' '), otc, other_attrs, first_seen
-  FROM stage_attrs"
+  FROM stage_attrs
+ ORDER BY id"
     };
 }
 
@@ -811,8 +814,17 @@ impl Writer {
     }
 
     /// Drops the connection after a failure and waits before the next
-    /// attempt, taking batches meanwhile.
-    async fn failed(&mut self, e: &dyn fmt::Display, backoff: &mut Duration) {
+    /// attempt, taking batches meanwhile; a transaction the database
+    /// aborted for a conflict with another ([`is_conflict`]) is only
+    /// counted, and tried again at once on the same connection.
+    async fn failed(&mut self, e: &tokio_postgres::Error, backoff: &mut Duration) {
+        if is_conflict(e) {
+            warn!(writer = self.id, error = %e, "transaction aborted by a conflict with another: tried again");
+            if let Some(mut m) = self.shared.metrics.writer(self.id) {
+                m.conflicts += 1;
+            }
+            return;
+        }
         if self.outage_since.is_none() {
             self.outage_since = Some(Instant::now());
             warn!(writer = self.id, error = %e, "database unavailable: batches are queued (then spilled) and retried");
@@ -1124,7 +1136,9 @@ async fn count_routes(shared: Arc<Shared>) {
                     .collect(),
             );
         }
-        Err(e) => debug!(error = %e, "route count failed; the next one is due in PEER_ROUTES_INTERVAL_SECONDS"),
+        Err(e) => {
+            debug!(error = %e, "route count failed; the next one is due in PEER_ROUTES_INTERVAL_SECONDS")
+        }
     }
 }
 
@@ -1261,6 +1275,15 @@ fn is_rejection(e: &tokio_postgres::Error) -> bool {
     // 22: data exception; 23: integrity constraint violation; 42: syntax
     // error or access rule violation (a schema that does not match).
     code.starts_with("22") || code.starts_with("23") || *db.code() == SqlState::UNDEFINED_COLUMN
+}
+
+/// Whether the database aborted a transaction for a conflict with another
+/// (a deadlock, a serialization failure): trying it again can succeed.
+fn is_conflict(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(&SqlState::T_R_DEADLOCK_DETECTED | &SqlState::T_R_SERIALIZATION_FAILURE)
+    )
 }
 
 /// Applies one part of a batch in one transaction: how (the operation),
