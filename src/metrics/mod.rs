@@ -146,7 +146,7 @@ pub const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 const DECODE_SAMPLE: u32 = 32;
 
 /// Bucket bounds of the exported histograms, in seconds: 1 µs to 60 s.
-const BUCKETS: [f64; 24] = [
+const BUCKETS: [f64; 26] = [
     0.000_001,
     0.000_002_5,
     0.000_005,
@@ -165,7 +165,9 @@ const BUCKETS: [f64; 24] = [
     0.1,
     0.25,
     0.5,
+    0.75,
     1.0,
+    1.5,
     2.5,
     5.0,
     10.0,
