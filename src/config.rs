@@ -166,7 +166,7 @@ pub struct Config {
     pub batch_size: u64,
 
     /// Longest time, in seconds, a route waits in a batch that is not full.
-    #[arg(long, env = "BATCH_TIMEOUT_SECONDS", default_value_t = 0.5, value_parser = parse_seconds)]
+    #[arg(long, env = "BATCH_TIMEOUT_SECONDS", default_value_t = 0.2, value_parser = parse_seconds)]
     pub batch_timeout_seconds: f64,
 
     /// Batches queued between a shard and its writer before the shard
