@@ -1121,6 +1121,17 @@ fn postgres_connections_killed_mid_stream() {
     c.stop();
 }
 
+/// Takes `LOCK TABLE {lock}` in a transaction of its own and holds it for
+/// `seconds`, on a thread; returns once the lock is surely taken, with the
+/// thread to join.
+fn hold_lock(db: &Pg, lock: &str, seconds: u32) -> std::thread::JoinHandle<Vec<Vec<String>>> {
+    let url = db.url_via(None);
+    let sql = format!("BEGIN; LOCK TABLE {lock}; SELECT pg_sleep({seconds}); COMMIT");
+    let holder = std::thread::spawn(move || pg_rows(&url, &sql));
+    sleep(Duration::from_millis(300));
+    holder
+}
+
 /// The database is slow: a long lock on the current RIB holds every RIB
 /// write while a table streams in. The collector keeps reading, and the
 /// RIB and history end exact once the lock goes.
@@ -1131,14 +1142,7 @@ fn postgres_slow_database_long_lock() {
     let a = table_stream(1, 80_000, 20_000, 19, false);
     let mut model = Model::default();
     model.feed(&a);
-    let url = db.url_via(None);
-    let lock = std::thread::spawn(move || {
-        pg_rows(
-            &url,
-            "BEGIN; LOCK TABLE rib IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT",
-        )
-    });
-    sleep(Duration::from_millis(300));
+    let lock = hold_lock(&db, "rib IN ACCESS EXCLUSIVE MODE", 5);
     let start = Instant::now();
     let mut s = TcpStream::connect(c.addr()).unwrap();
     s.write_all(&a).unwrap();
@@ -1195,14 +1199,7 @@ fn postgres_writers_insert_shared_attribute_sets_without_deadlock() {
     eventually("both peers up", || {
         db.count("SELECT count(*) FROM peers WHERE state = 'up'") == 2
     });
-    let url = db.url_via(None);
-    let lock = std::thread::spawn(move || {
-        pg_rows(
-            &url,
-            "BEGIN; LOCK TABLE attribute_sets IN SHARE MODE; SELECT pg_sleep(2); COMMIT",
-        )
-    });
-    sleep(Duration::from_millis(300));
+    let lock = hold_lock(&db, "attribute_sets IN SHARE MODE", 2);
     for (r, u) in routers.iter_mut().zip(&updates) {
         r.write_all(u).unwrap();
     }
