@@ -504,6 +504,12 @@ mod tests {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1790)
     }
 
+    /// An UPDATE announcing 10.0.0.0/8.
+    fn ten_slash_eight() -> UpdateBuilder {
+        let p = crate::wire::bgp::nlri::Prefix::new("10.0.0.0".parse().unwrap(), 8).unwrap();
+        synth::announcement(Ipv4Addr::new(192, 0, 2, 1), &[p]).unwrap()
+    }
+
     #[test]
     fn peer_up_per_rib_joins_the_epoch_and_sweeps_per_rib() {
         let mut sink = Recorder::default();
@@ -514,20 +520,7 @@ mod tests {
         let mut bytes = Vec::new();
         synth::peer_up(&mut bytes, &pre, false).unwrap();
         synth::peer_up(&mut bytes, &post, false).unwrap();
-        let mut b = UpdateBuilder::new();
-        b.origin(0)
-            .unwrap()
-            .as_path(&[], 4)
-            .unwrap()
-            .next_hop(Ipv4Addr::new(192, 0, 2, 1))
-            .unwrap();
-        let n = crate::wire::bgp::nlri::Nlri {
-            path_id: None,
-            prefix: crate::wire::bgp::nlri::Prefix::new("10.0.0.0".parse().unwrap(), 8).unwrap(),
-            rd: None,
-            labels: Default::default(),
-        };
-        b.announce(&n, false).unwrap();
+        let b = ten_slash_eight();
         encode::route_monitoring(&mut bytes, &post, &b).unwrap();
         synth::end_of_rib(&mut bytes, &post).unwrap();
         feed(&mut s, &bytes, now, &mut sink);
@@ -594,20 +587,7 @@ mod tests {
     #[test]
     fn peer_without_peer_up_has_an_epoch_per_session_and_ends_as_peer_down() {
         let loc_rib = synth::peer_header(1, PeerType::LocRib, 0, 1);
-        let mut b = UpdateBuilder::new();
-        b.origin(0)
-            .unwrap()
-            .as_path(&[], 4)
-            .unwrap()
-            .next_hop(Ipv4Addr::new(192, 0, 2, 1))
-            .unwrap();
-        let n = crate::wire::bgp::nlri::Nlri {
-            path_id: None,
-            prefix: crate::wire::bgp::nlri::Prefix::new("10.0.0.0".parse().unwrap(), 8).unwrap(),
-            rd: None,
-            labels: Default::default(),
-        };
-        b.announce(&n, false).unwrap();
+        let b = ten_slash_eight();
         let mut bytes = Vec::new();
         encode::route_monitoring(&mut bytes, &loc_rib, &b).unwrap();
         let mut sink = Recorder::default();

@@ -371,6 +371,23 @@ pub fn peer_up(out: &mut Vec<u8>, peer: &PerPeerHeader, add_path: bool) -> Resul
     )
 }
 
+/// An UPDATE announcing the IPv4 unicast `prefixes` with the least
+/// attributes: ORIGIN IGP, an empty AS_PATH, NEXT_HOP `next_hop`.
+pub fn announcement(next_hop: Ipv4Addr, prefixes: &[Prefix]) -> Result<UpdateBuilder, WireError> {
+    let mut b = UpdateBuilder::new();
+    b.origin(0)?.as_path(&[], 4)?.next_hop(next_hop)?;
+    for &prefix in prefixes {
+        let n = Nlri {
+            path_id: None,
+            prefix,
+            rd: None,
+            labels: Labels::default(),
+        };
+        b.announce(&n, false)?;
+    }
+    Ok(b)
+}
+
 /// Appends End-of-RIB markers for IPv4 and IPv6 unicast.
 pub fn end_of_rib(out: &mut Vec<u8>, peer: &PerPeerHeader) -> Result<(), WireError> {
     let mut b = UpdateBuilder::new();

@@ -384,9 +384,7 @@ fn control(progress: &Progress, routers: usize, start: Instant, stop_at: &Stop) 
         {
             next_check = Instant::now() + Duration::from_secs(1);
             let sent = progress.routes.load(Ordering::Relaxed);
-            match scrape::stored(url, sent)
-                .and_then(|s| s.then(|| scrape::Histogram::fetch(url)).transpose())
-            {
+            match scrape::stored(url, sent) {
                 Ok(Some(histogram)) => {
                     eprintln!(
                         "{:.1} s  the collector has stored the dumps: churn, flaps and reconnects start",

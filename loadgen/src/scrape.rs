@@ -50,19 +50,19 @@ pub(crate) fn latency_report(url: &str) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Whether the collector has decoded at least `sent` routes and
-/// committed a RIB row for every route it decoded (announced or
-/// withdrawn).
+/// When the collector has decoded at least `sent` routes and committed a
+/// RIB row for every route it decoded (announced or withdrawn): its
+/// arrival-to-commit histogram, from the same scrape.
 ///
 /// # Errors
 ///
 /// As [`latency_report`].
-pub(crate) fn stored(url: &str, sent: u64) -> anyhow::Result<bool> {
+pub(crate) fn stored(url: &str, sent: u64) -> anyhow::Result<Option<Histogram>> {
     let text = get(url)?;
     let decoded =
         sum(&text, "bmp_routes_announced_total") + sum(&text, "bmp_routes_withdrawn_total");
     let committed = sum(&text, "riptide_rows_written_total{table=\"rib\"}");
-    Ok(decoded >= sent as f64 && committed >= decoded)
+    Ok((decoded >= sent as f64 && committed >= decoded).then(|| Histogram::parse(&text)))
 }
 
 /// The sum of every sample of the series `name` (a metric name, or a
@@ -206,26 +206,22 @@ riptide_end_to_end_seconds_bucket{le=\"+Inf\"} 1000
         );
     }
 
+    /// A histogram with METRICS's bounds holding `n` routes, all at or
+    /// under 0.5 s.
+    fn level(n: f64) -> Histogram {
+        Histogram([0.5, 1.0, 2.5, f64::INFINITY].map(|le| (le, n)).to_vec())
+    }
+
     #[test]
     fn quantiles_of_what_came_after_a_snapshot() {
         let end = Histogram::parse(METRICS);
-        let start = Histogram(vec![
-            (0.5, 0.0),
-            (1.0, 0.0),
-            (2.5, 0.0),
-            (f64::INFINITY, 0.0),
-        ]);
+        let start = level(0.0);
         assert_eq!(
             end.since(&start),
             "1000 routes, p50 <= 0.5 s, p99 <= 1 s, max <= 2.5 s"
         );
         // The 900 first ones were before the snapshot.
-        let start = Histogram(vec![
-            (0.5, 900.0),
-            (1.0, 900.0),
-            (2.5, 900.0),
-            (f64::INFINITY, 900.0),
-        ]);
+        let start = level(900.0);
         assert_eq!(
             end.since(&start),
             "100 routes, p50 <= 1 s, p99 <= 2.5 s, max <= 2.5 s"

@@ -85,6 +85,54 @@ fn churn_flaps_and_reconnects_converge() {
     assert!(out.contains("holds exactly the"), "{out}");
 }
 
+/// `--hold-until-stored`: the churn waits until the collector has stored
+/// the dumps, and the report gives the arrival to commit of what came
+/// after.
+#[test]
+fn churn_held_until_the_dumps_are_stored() {
+    let r = Riptide::start("held");
+    let (target, db, metrics) = (r.target(), r.db(), r.metrics_url());
+    let (code, out) = loadgen(&[
+        "--target",
+        &target,
+        "--routers",
+        "2",
+        "--peers",
+        "1",
+        "--v4",
+        "3000",
+        "--v6",
+        "500",
+        "--hold-until-stored",
+        "--metrics",
+        &metrics,
+        "--churn",
+        "2000",
+        "--duration",
+        "2",
+        "--verify",
+        &db,
+        "--verify-timeout",
+        "60",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("holds exactly the"), "{out}");
+    assert!(
+        out.contains("held until the collector had stored the dumps"),
+        "{out}"
+    );
+    let after = out
+        .lines()
+        .find_map(|l| l.strip_prefix("server arrival to commit after the hold: "))
+        .unwrap_or_else(|| panic!("no after-the-hold line: {out}"));
+    let routes: u64 = after
+        .split_once(" routes")
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{after}"));
+    // The churn (2000 updates/s for 2 s), not the 7000 routes of the dumps.
+    assert!((1000..7000).contains(&routes), "{after}");
+}
+
 #[test]
 fn verify_catches_a_missing_route() {
     let r = Riptide::start("missing");

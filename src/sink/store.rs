@@ -806,7 +806,7 @@ mod tests {
     #[test]
     fn attribute_sets_of_successive_updates_in_one_buffer_are_told_apart() {
         use crate::session::Session;
-        use crate::wire::encode::{self, UpdateBuilder};
+        use crate::wire::encode;
         use crate::wire::frame::{DEFAULT_MAX_MESSAGE_LEN, Frames};
 
         let (tx, _rx) = tokio::sync::mpsc::channel(16);
@@ -819,23 +819,9 @@ mod tests {
         let mut session = Session::new(router, Duration::from_secs(60), &mut sink);
         let header = crate::synth::peer_header(1, PeerType::Global, 0, 1);
         let message = |med: u32| {
-            let mut b = UpdateBuilder::new();
-            b.origin(0)
-                .unwrap()
-                .as_path(&[], 4)
-                .unwrap()
-                .next_hop("192.0.2.9".parse().unwrap())
-                .unwrap()
-                .med(med)
-                .unwrap();
-            let n = crate::wire::bgp::nlri::Nlri {
-                path_id: None,
-                prefix: crate::wire::bgp::nlri::Prefix::new("10.0.0.0".parse().unwrap(), 8)
-                    .unwrap(),
-                rd: None,
-                labels: Default::default(),
-            };
-            b.announce(&n, false).unwrap();
+            let p = crate::wire::bgp::nlri::Prefix::new("10.0.0.0".parse().unwrap(), 8).unwrap();
+            let mut b = crate::synth::announcement("192.0.2.9".parse().unwrap(), &[p]).unwrap();
+            b.med(med).unwrap();
             let mut out = Vec::new();
             encode::route_monitoring(&mut out, &header, &b).unwrap();
             out

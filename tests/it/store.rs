@@ -1005,39 +1005,26 @@ fn network_text_is_never_sql(db: &dyn Db) {
 fn loc_rib_without_peer_up_across_sessions(db: &dyn Db) {
     let c = run(db, &[]);
     let loc_rib = synth::peer_header(1, PeerType::LocRib, 0, 1_700_000_000);
+    // One TCP session: its routes sent, and shown in the RIB.
     let session = |announce: &[&str]| {
         let mut out = Vec::new();
         synth::initiation(&mut out, "frr").unwrap();
-        let mut b = UpdateBuilder::new();
-        b.origin(0)
-            .unwrap()
-            .as_path(&[], 4)
-            .unwrap()
-            .next_hop("192.0.2.9".parse().unwrap())
-            .unwrap();
-        for a in announce {
-            b.announce(&nlri(a, None), false).unwrap();
-        }
+        let prefixes: Vec<_> = announce.iter().map(|a| nlri(a, None).prefix).collect();
+        let b = synth::announcement("192.0.2.9".parse().unwrap(), &prefixes).unwrap();
         encode::route_monitoring(&mut out, &loc_rib, &b).unwrap();
-        out
+        let mut s = TcpStream::connect(c.addr()).unwrap();
+        s.write_all(&out).unwrap();
+        let mut model = Model::default();
+        model.feed(&out);
+        converges(db, &model.rib);
+        s
     };
-    let first = session(&["198.18.0.0/15", "198.51.100.0/24"]);
-    let mut s = TcpStream::connect(c.addr()).unwrap();
-    s.write_all(&first).unwrap();
-    let mut model = Model::default();
-    model.feed(&first);
-    converges(db, &model.rib);
-    drop(s);
+    drop(session(&["198.18.0.0/15", "198.51.100.0/24"]));
     converges(db, &BTreeSet::new());
     eventually("the first session's end", || {
         db.count("SELECT count(*) FROM peers WHERE state = 'down'") == 1
     });
-    let second = session(&["198.18.0.0/15", "203.0.113.0/24"]);
-    let mut s = TcpStream::connect(c.addr()).unwrap();
-    s.write_all(&second).unwrap();
-    let mut model = Model::default();
-    model.feed(&second);
-    converges(db, &model.rib);
+    let s = session(&["198.18.0.0/15", "203.0.113.0/24"]);
     assert_eq!(
         db.rows("SELECT state FROM peers WHERE peer_address = '10.0.0.1'"),
         [["up"]]

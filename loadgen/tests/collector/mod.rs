@@ -18,10 +18,11 @@ struct Args {
 }
 
 /// A collector on a free port with its embedded store in a directory of
-/// its own.
+/// its own, and its metrics endpoint on another.
 pub(crate) struct Riptide {
     collector: Option<Collector<StoreSink>>,
     store: Option<Store>,
+    metrics: riptide::metrics::http::Server,
     dir: PathBuf,
 }
 
@@ -45,16 +46,25 @@ impl Riptide {
         let config = Args::try_parse_from(args).unwrap().config;
         let metrics = Metrics::for_config(&config);
         let store = Store::open(&config, &metrics).expect("store opens");
+        let endpoint =
+            riptide::metrics::http::serve("127.0.0.1:0".parse().unwrap(), metrics.clone())
+                .expect("metrics endpoint");
         let collector = start(Arc::new(config), metrics, store.sinks()).expect("collector starts");
         Self {
             collector: Some(collector),
             store: Some(store),
+            metrics: endpoint,
             dir,
         }
     }
 
     pub(crate) fn target(&self) -> String {
         self.collector.as_ref().unwrap().local_addr().to_string()
+    }
+
+    /// The metrics endpoint, as `loadgen --metrics` takes it.
+    pub(crate) fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.metrics.local_addr())
     }
 
     pub(crate) fn db(&self) -> String {
