@@ -63,6 +63,10 @@ impl Riptide {
     }
 
     /// The metrics endpoint, as `loadgen --metrics` takes it.
+    #[allow(
+        dead_code,
+        reason = "the soak test shares this module and reads no metrics"
+    )]
     pub(crate) fn metrics_url(&self) -> String {
         format!("http://{}/metrics", self.metrics.local_addr())
     }
