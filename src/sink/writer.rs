@@ -87,6 +87,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0002_redump",
         include_str!("../../migrations/postgres/0002_redump.sql"),
     ),
+    (
+        3,
+        "0003_rib_fillfactor",
+        include_str!("../../migrations/postgres/0003_rib_fillfactor.sql"),
+    ),
 ];
 
 /// Any fixed key for the advisory lock that serialises migrations.

@@ -1075,7 +1075,12 @@ fn postgres_migrations_are_safe_to_run_twice() {
     for _ in 0..2 {
         run(&db, &[]).stop();
     }
-    assert_eq!(db.count("SELECT count(*) FROM riptide_migrations"), 2);
+    assert_eq!(db.count("SELECT count(*) FROM riptide_migrations"), 3);
+    // 0003: the RIB's pages keep room for HOT updates.
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_class WHERE oid = 'rib'::regclass AND 'fillfactor=90' = ANY(reloptions)"),
+        1
+    );
     assert!(
         db.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'route_history'::regclass")
             >= 2
