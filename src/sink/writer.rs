@@ -157,7 +157,10 @@ const ATTRS: &str = concat!(attrs_insert!(), "\nON CONFLICT (id) DO NOTHING");
 /// kept unchanged carry an older epoch than theirs. An upsert never moves
 /// a route back to an older epoch; a route hidden by a peer flush and
 /// re-announced before the cleanup removed it starts a new `first_seen`
-/// (one kept for a re-dump keeps its own).
+/// (one kept for a re-dump keeps its own). An update within the route's
+/// epoch (churn) keeps its `first_seen` without looking up the peer: a
+/// row of that epoch is hidden only after its session's flush, and then
+/// stays hidden.
 const RIB: &str = "
 WITH last AS MATERIALIZED (
     SELECT DISTINCT ON (s.peer_id, s.rd, s.prefix, s.path_id) s.*
@@ -172,7 +175,8 @@ ON CONFLICT (peer_id, rd, prefix, path_id) DO UPDATE
    SET afi = excluded.afi, safi = excluded.safi, labels = excluded.labels,
        attrs_id = excluded.attrs_id, epoch = excluded.epoch,
        last_updated = excluded.last_updated,
-       first_seen = CASE WHEN r.epoch < (SELECT coalesce(kept_from, flushed_below)
+       first_seen = CASE WHEN r.epoch = excluded.epoch THEN r.first_seen
+                         WHEN r.epoch < (SELECT coalesce(kept_from, flushed_below)
                                            FROM peers WHERE id = r.peer_id)
                          THEN excluded.first_seen ELSE r.first_seen END
  WHERE r.epoch <= excluded.epoch";
