@@ -8,14 +8,20 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use futures_util::TryStreamExt as _;
 
 use crate::router::Expected;
 
 /// (router, peer, RIB) as the store prints them.
 type Key = (String, String, String);
+
+/// The routes expected in one (router, peer, RIB): (prefix, path id), each
+/// numbered from 0.
+type Routes<'a> = HashMap<(&'a str, u32), usize>;
 
 /// How the store compares with what was sent.
 #[derive(Debug)]
@@ -53,16 +59,19 @@ pub(crate) fn verify(
             Err(_) => std::thread::sleep(Duration::from_secs(1)),
         }
     };
-    let mut want: BTreeMap<Key, HashSet<(&str, u32)>> = BTreeMap::new();
+    let mut want: BTreeMap<Key, Routes<'_>> = BTreeMap::new();
     for e in expected {
-        let set = want
+        let routes = want
             .entry((
                 e.router.to_string(),
                 e.peer.to_string(),
                 e.rib.name().to_owned(),
             ))
             .or_default();
-        set.extend(e.prefixes.iter().map(|p| (p.as_str(), e.path_id)));
+        for p in &e.prefixes {
+            let n = routes.len();
+            routes.entry((p.as_str(), e.path_id)).or_insert(n);
+        }
     }
     let total: u64 = want.values().map(|s| s.len() as u64).sum();
     let want_counts: BTreeMap<&Key, u64> = want.iter().map(|(k, s)| (k, s.len() as u64)).collect();
@@ -101,41 +110,50 @@ pub(crate) fn verify(
 }
 
 /// Every stored route of `routers` against `want`: the differences, as
-/// lines (empty when exact).
+/// lines (empty when exact). The store's routes are matched as they are
+/// read, so memory holds the expected routes and the differences, never
+/// the store's RIB (tens of millions of rows for full tables).
 fn compare(
     db: &Store,
-    want: &BTreeMap<Key, HashSet<(&str, u32)>>,
+    want: &BTreeMap<Key, Routes<'_>>,
     routers: &HashSet<&str>,
 ) -> anyhow::Result<String> {
-    // Route by route.
-    let mut missing: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    // The expected routes of each (router, peer, RIB), found by borrowed
+    // text so that a stored row needs no allocation, and which of them the
+    // store holds.
+    let entries: Vec<(&Key, &Routes<'_>)> = want.iter().collect();
+    let index: HashMap<(&str, &str, &str), usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| ((k.0.as_str(), k.1.as_str(), k.2.as_str()), i))
+        .collect();
+    let mut seen: Vec<Vec<bool>> = entries.iter().map(|(_, r)| vec![false; r.len()]).collect();
     let mut extra: BTreeMap<Key, Vec<String>> = BTreeMap::new();
-    let mut seen: HashMap<Key, HashSet<(String, u32)>> = HashMap::new();
-    for (key, prefix, path_id) in db.routes()? {
-        if !routers.contains(key.0.as_str()) {
-            continue;
+    db.each_route(|router, peer, rib, prefix, path_id| {
+        if !routers.contains(router) {
+            return;
         }
-        let hit = want
-            .get(&key)
-            .is_some_and(|s| s.contains(&(prefix.as_str(), path_id)));
-        if hit {
-            seen.entry(key).or_default().insert((prefix, path_id));
-        } else {
-            extra
-                .entry(key)
+        let hit = index.get(&(router, peer, rib)).and_then(|&i| {
+            let n = *entries[i].1.get(&(prefix, path_id))?;
+            Some((i, n))
+        });
+        match hit {
+            Some((i, n)) => seen[i][n] = true,
+            None => extra
+                .entry((router.to_owned(), peer.to_owned(), rib.to_owned()))
                 .or_default()
-                .push(format!("{prefix} path {path_id}"));
+                .push(format!("{prefix} path {path_id}")),
         }
-    }
-    for (key, set) in want {
-        let got = seen.get(key);
-        let gone: Vec<String> = set
+    })?;
+    let mut missing: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    for ((key, routes), seen) in entries.iter().zip(&seen) {
+        let gone: Vec<String> = routes
             .iter()
-            .filter(|(p, id)| !got.is_some_and(|g| g.contains(&((*p).to_owned(), *id))))
-            .map(|(p, id)| format!("{p} path {id}"))
+            .filter(|(_, n)| !seen[**n])
+            .map(|((p, id), _)| format!("{p} path {id}"))
             .collect();
         if !gone.is_empty() {
-            missing.insert(key.clone(), gone);
+            missing.insert((*key).clone(), gone);
         }
     }
     let mut diff = String::new();
@@ -243,33 +261,28 @@ impl Store {
         }
     }
 
-    fn routes(&self) -> anyhow::Result<Vec<(Key, String, u32)>> {
+    /// Calls `f` with every stored route: router, peer, RIB, prefix, path
+    /// id, one row at a time.
+    fn each_route(&self, mut f: impl FnMut(&str, &str, &str, &str, u32)) -> anyhow::Result<()> {
+        let path_id = |id: i64| u32::try_from(id).unwrap_or(u32::MAX);
         match self {
-            Self::Postgres { client, rt } => {
-                let rows = rt.block_on(client.query(PG_ROUTES, &[]))?;
-                Ok(rows
-                    .iter()
-                    .map(|r| {
-                        let id: i64 = r.get(4);
-                        (
-                            (r.get(0), r.get(1), r.get(2)),
-                            r.get(3),
-                            u32::try_from(id).unwrap_or(u32::MAX),
-                        )
-                    })
-                    .collect())
-            }
+            Self::Postgres { client, rt } => rt.block_on(async {
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 0] = [];
+                let rows = client.query_raw(PG_ROUTES, params).await?;
+                let mut rows = pin!(rows);
+                while let Some(r) = rows.try_next().await? {
+                    f(r.get(0), r.get(1), r.get(2), r.get(3), path_id(r.get(4)));
+                }
+                Ok(())
+            }),
             Self::Sqlite(c) => {
                 let mut st = c.prepare(LITE_ROUTES)?;
-                let rows = st.query_map([], |r| {
-                    let id: i64 = r.get(4)?;
-                    Ok((
-                        (r.get(0)?, r.get(1)?, r.get(2)?),
-                        r.get(3)?,
-                        u32::try_from(id).unwrap_or(u32::MAX),
-                    ))
-                })?;
-                Ok(rows.collect::<Result<_, _>>()?)
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    let text = |i| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
+                    f(text(0)?, text(1)?, text(2)?, text(3)?, path_id(r.get(4)?));
+                }
+                Ok(())
             }
         }
     }
