@@ -287,3 +287,76 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SQLite store whose `routes` has the columns [`LITE_ROUTES`]
+    /// reads, holding `rows`.
+    fn store(rows: &[(&str, &str, &str, &str, i64)]) -> Store {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE routes (router_address, peer_address, rib, prefix, path_id)")
+            .unwrap();
+        for r in rows {
+            c.execute(
+                "INSERT INTO routes VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![r.0, r.1, r.2, r.3, r.4],
+            )
+            .unwrap();
+        }
+        Store::Sqlite(c)
+    }
+
+    #[test]
+    fn compare_names_missing_and_unexpected_routes_of_the_checked_routers() {
+        let key = |peer: &str| {
+            (
+                "192.0.2.1".to_owned(),
+                peer.to_owned(),
+                "adj-rib-in-pre".to_owned(),
+            )
+        };
+        let mut want: BTreeMap<Key, Routes<'_>> = BTreeMap::new();
+        for (i, p) in ["10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16"]
+            .into_iter()
+            .enumerate()
+        {
+            want.entry(key("10.0.0.1")).or_default().insert((p, 0), i);
+        }
+        want.entry(key("10.0.0.2"))
+            .or_default()
+            .insert(("10.9.0.0/16", 7), 0);
+        let routers: HashSet<&str> = ["192.0.2.1"].into();
+        let db = store(&[
+            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.0.0.0/8", 0),
+            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.2.0.0/16", 0),
+            // Another path id, another peer, another router.
+            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.2.0.0/16", 1),
+            ("192.0.2.1", "10.0.0.2", "adj-rib-in-pre", "10.9.0.0/16", 7),
+            ("192.0.2.1", "10.0.0.3", "adj-rib-in-pre", "10.3.0.0/16", 0),
+            (
+                "198.51.100.1",
+                "10.0.0.1",
+                "adj-rib-in-pre",
+                "10.4.0.0/16",
+                0,
+            ),
+        ]);
+        let diff = compare(&db, &want, &routers).unwrap();
+        assert_eq!(
+            diff,
+            "missing: router 192.0.2.1 peer 10.0.0.1 adj-rib-in-pre: 1 routes, e.g. 10.1.0.0/16 path 0\n\
+             unexpected: router 192.0.2.1 peer 10.0.0.1 adj-rib-in-pre: 1 routes, e.g. 10.2.0.0/16 path 1\n\
+             unexpected: router 192.0.2.1 peer 10.0.0.3 adj-rib-in-pre: 1 routes, e.g. 10.3.0.0/16 path 0\n"
+        );
+        // Exactly what was sent: no difference.
+        let db = store(&[
+            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.0.0.0/8", 0),
+            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.1.0.0/16", 0),
+            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.2.0.0/16", 0),
+            ("192.0.2.1", "10.0.0.2", "adj-rib-in-pre", "10.9.0.0/16", 7),
+        ]);
+        assert_eq!(compare(&db, &want, &routers).unwrap(), "");
+    }
+}
