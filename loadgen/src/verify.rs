@@ -6,7 +6,7 @@
 //! per router, peer and RIB (cheap); once they match, every stored route
 //! is compared with the expected ones.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::pin::pin;
 use std::time::{Duration, Instant};
@@ -128,7 +128,10 @@ fn compare(
         .map(|(i, (k, _))| ((k.0.as_str(), k.1.as_str(), k.2.as_str()), i))
         .collect();
     let mut seen: Vec<Vec<bool>> = entries.iter().map(|(_, r)| vec![false; r.len()]).collect();
-    let mut extra: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    let mut extra: BTreeMap<Key, Differences> = BTreeMap::new();
+    let mut twice: BTreeMap<Key, Differences> = BTreeMap::new();
+    let key =
+        |router: &str, peer: &str, rib: &str| (router.to_owned(), peer.to_owned(), rib.to_owned());
     db.each_route(|router, peer, rib, prefix, path_id| {
         if !routers.contains(router) {
             return;
@@ -137,44 +140,66 @@ fn compare(
             let n = *entries[i].1.get(&(prefix, path_id))?;
             Some((i, n))
         });
-        match hit {
-            Some((i, n)) => seen[i][n] = true,
-            None => extra
-                .entry((router.to_owned(), peer.to_owned(), rib.to_owned()))
-                .or_default()
-                .push(format!("{prefix} path {path_id}")),
-        }
+        let differs = match hit {
+            Some((i, n)) if !seen[i][n] => {
+                seen[i][n] = true;
+                return;
+            }
+            Some(_) => twice.entry(key(router, peer, rib)).or_default(),
+            None => extra.entry(key(router, peer, rib)).or_default(),
+        };
+        differs.add(format!("{prefix} path {path_id}"));
     })?;
-    let mut missing: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    let mut missing: BTreeMap<Key, Differences> = BTreeMap::new();
     for ((key, routes), seen) in entries.iter().zip(&seen) {
-        let gone: Vec<String> = routes
-            .iter()
-            .filter(|(_, n)| !seen[**n])
-            .map(|((p, id), _)| format!("{p} path {id}"))
-            .collect();
-        if !gone.is_empty() {
-            missing.insert((*key).clone(), gone);
+        for ((p, id), n) in routes.iter() {
+            if !seen[*n] {
+                missing
+                    .entry((*key).clone())
+                    .or_default()
+                    .add(format!("{p} path {id}"));
+            }
         }
     }
     let mut diff = String::new();
-    for (what, map) in [("missing", &missing), ("unexpected", &extra)] {
-        for ((router, peer, rib), routes) in map {
-            let mut sample: Vec<&String> = routes.iter().collect();
-            sample.sort();
+    for (what, map) in [
+        ("missing", &missing),
+        ("unexpected", &extra),
+        ("stored twice", &twice),
+    ] {
+        for ((router, peer, rib), d) in map {
+            let sample: Vec<&str> = d.sample.iter().map(String::as_str).collect();
             let _ = writeln!(
                 diff,
                 "{what}: router {router} peer {peer} {rib}: {} routes, e.g. {}",
-                routes.len(),
-                sample
-                    .iter()
-                    .take(5)
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                d.count,
+                sample.join(", ")
             );
         }
     }
     Ok(diff)
+}
+
+/// Routes of one (router, peer, RIB) that differ in one way: how many,
+/// and the first few in text order (the others are only counted, so a
+/// store that differs in millions of routes costs no memory for them).
+#[derive(Debug, Default)]
+struct Differences {
+    count: u64,
+    sample: BTreeSet<String>,
+}
+
+impl Differences {
+    /// Routes a difference line shows.
+    const SAMPLE: usize = 5;
+
+    fn add(&mut self, route: String) {
+        self.count += 1;
+        self.sample.insert(route);
+        if self.sample.len() > Self::SAMPLE {
+            self.sample.pop_last();
+        }
+    }
 }
 
 /// The collector's store, read-only.
@@ -271,7 +296,13 @@ impl Store {
                 let rows = client.query_raw(PG_ROUTES, params).await?;
                 let mut rows = pin!(rows);
                 while let Some(r) = rows.try_next().await? {
-                    f(r.get(0), r.get(1), r.get(2), r.get(3), path_id(r.get(4)));
+                    f(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        path_id(r.try_get(4)?),
+                    );
                 }
                 Ok(())
             }),
@@ -279,7 +310,11 @@ impl Store {
                 let mut st = c.prepare(LITE_ROUTES)?;
                 let mut rows = st.query([])?;
                 while let Some(r) = rows.next()? {
-                    let text = |i| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
+                    let text = |i| {
+                        let v = r.get_ref(i)?;
+                        v.as_str()
+                            .with_context(|| format!("column {i} of routes: {:?}", v.data_type()))
+                    };
                     f(text(0)?, text(1)?, text(2)?, text(3)?, path_id(r.get(4)?));
                 }
                 Ok(())
@@ -294,7 +329,7 @@ mod tests {
 
     /// A SQLite store whose `routes` has the columns [`LITE_ROUTES`]
     /// reads, holding `rows`.
-    fn store(rows: &[(&str, &str, &str, &str, i64)]) -> Store {
+    fn store(rows: &[(&str, &str, &str, String, i64)]) -> Store {
         let c = rusqlite::Connection::open_in_memory().unwrap();
         c.execute_batch("CREATE TABLE routes (router_address, peer_address, rib, prefix, path_id)")
             .unwrap();
@@ -309,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn compare_names_missing_and_unexpected_routes_of_the_checked_routers() {
+    fn compare_names_missing_unexpected_and_doubled_routes_of_the_checked_routers() {
         let key = |peer: &str| {
             (
                 "192.0.2.1".to_owned(),
@@ -328,35 +363,38 @@ mod tests {
             .or_default()
             .insert(("10.9.0.0/16", 7), 0);
         let routers: HashSet<&str> = ["192.0.2.1"].into();
-        let db = store(&[
-            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.0.0.0/8", 0),
-            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.2.0.0/16", 0),
-            // Another path id, another peer, another router.
-            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.2.0.0/16", 1),
-            ("192.0.2.1", "10.0.0.2", "adj-rib-in-pre", "10.9.0.0/16", 7),
-            ("192.0.2.1", "10.0.0.3", "adj-rib-in-pre", "10.3.0.0/16", 0),
-            (
-                "198.51.100.1",
-                "10.0.0.1",
-                "adj-rib-in-pre",
-                "10.4.0.0/16",
-                0,
-            ),
-        ]);
-        let diff = compare(&db, &want, &routers).unwrap();
+        let pre = "adj-rib-in-pre";
+        let mut rows = vec![
+            ("192.0.2.1", "10.0.0.1", pre, "10.0.0.0/8".to_owned(), 0),
+            ("192.0.2.1", "10.0.0.1", pre, "10.2.0.0/16".to_owned(), 0),
+            // Another path id, another router.
+            ("192.0.2.1", "10.0.0.1", pre, "10.2.0.0/16".to_owned(), 1),
+            ("198.51.100.1", "10.0.0.1", pre, "10.4.0.0/16".to_owned(), 0),
+            // A route stored twice (this store has no primary key).
+            ("192.0.2.1", "10.0.0.2", pre, "10.9.0.0/16".to_owned(), 7),
+            ("192.0.2.1", "10.0.0.2", pre, "10.9.0.0/16".to_owned(), 7),
+        ];
+        // Seven routes of another peer: counted, the first five shown.
+        rows.extend(
+            (0..7)
+                .rev()
+                .map(|i| ("192.0.2.1", "10.0.0.3", pre, format!("10.3.{i}.0/24"), 0)),
+        );
+        let db = store(&rows);
         assert_eq!(
-            diff,
+            compare(&db, &want, &routers).unwrap(),
             "missing: router 192.0.2.1 peer 10.0.0.1 adj-rib-in-pre: 1 routes, e.g. 10.1.0.0/16 path 0\n\
              unexpected: router 192.0.2.1 peer 10.0.0.1 adj-rib-in-pre: 1 routes, e.g. 10.2.0.0/16 path 1\n\
-             unexpected: router 192.0.2.1 peer 10.0.0.3 adj-rib-in-pre: 1 routes, e.g. 10.3.0.0/16 path 0\n"
+             unexpected: router 192.0.2.1 peer 10.0.0.3 adj-rib-in-pre: 7 routes, e.g. 10.3.0.0/24 path 0, \
+             10.3.1.0/24 path 0, 10.3.2.0/24 path 0, 10.3.3.0/24 path 0, 10.3.4.0/24 path 0\n\
+             stored twice: router 192.0.2.1 peer 10.0.0.2 adj-rib-in-pre: 1 routes, e.g. 10.9.0.0/16 path 7\n"
         );
         // Exactly what was sent: no difference.
-        let db = store(&[
-            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.0.0.0/8", 0),
-            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.1.0.0/16", 0),
-            ("192.0.2.1", "10.0.0.1", "adj-rib-in-pre", "10.2.0.0/16", 0),
-            ("192.0.2.1", "10.0.0.2", "adj-rib-in-pre", "10.9.0.0/16", 7),
-        ]);
-        assert_eq!(compare(&db, &want, &routers).unwrap(), "");
+        let exact: Vec<_> = ["10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16"]
+            .iter()
+            .map(|p| ("192.0.2.1", "10.0.0.1", pre, (*p).to_owned(), 0))
+            .chain([("192.0.2.1", "10.0.0.2", pre, "10.9.0.0/16".to_owned(), 7)])
+            .collect();
+        assert_eq!(compare(&store(&exact), &want, &routers).unwrap(), "");
     }
 }

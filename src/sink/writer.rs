@@ -158,9 +158,11 @@ const ATTRS: &str = concat!(attrs_insert!(), "\nON CONFLICT (id) DO NOTHING");
 /// a route back to an older epoch; a route hidden by a peer flush and
 /// re-announced before the cleanup removed it starts a new `first_seen`
 /// (one kept for a re-dump keeps its own). An update within the route's
-/// epoch (churn) keeps its `first_seen` without looking up the peer: a
-/// row of that epoch is hidden only after its session's flush, and then
-/// stays hidden.
+/// epoch (churn) keeps its `first_seen` without looking up the peer: the
+/// lookup gives a new one only to a row below `coalesce(kept_from,
+/// flushed_below)`, which never falls, so such a row of this epoch stays
+/// hidden until it is deleted or announced in a later epoch (which takes
+/// the lookup).
 const RIB: &str = "
 WITH last AS MATERIALIZED (
     SELECT DISTINCT ON (s.peer_id, s.rd, s.prefix, s.path_id) s.*
