@@ -152,13 +152,14 @@ fn compare(
     })?;
     let mut missing: BTreeMap<Key, Differences> = BTreeMap::new();
     for ((key, routes), seen) in entries.iter().zip(&seen) {
+        let mut gone = Differences::default();
         for ((p, id), n) in routes.iter() {
             if !seen[*n] {
-                missing
-                    .entry((*key).clone())
-                    .or_default()
-                    .add(format!("{p} path {id}"));
+                gone.add(format!("{p} path {id}"));
             }
+        }
+        if gone.count > 0 {
+            missing.insert((*key).clone(), gone);
         }
     }
     let mut diff = String::new();
