@@ -92,6 +92,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0003_rib_fillfactor",
         include_str!("../../migrations/postgres/0003_rib_fillfactor.sql"),
     ),
+    (
+        4,
+        "0004_history_prefix_index",
+        include_str!("../../migrations/postgres/0004_history_prefix_index.sql"),
+    ),
 ];
 
 /// Any fixed key for the advisory lock that serialises migrations.

@@ -1075,12 +1075,19 @@ fn postgres_migrations_are_safe_to_run_twice() {
     for _ in 0..2 {
         run(&db, &[]).stop();
     }
-    assert_eq!(db.count("SELECT count(*) FROM riptide_migrations"), 3);
+    assert_eq!(db.count("SELECT count(*) FROM riptide_migrations"), 4);
     // 0003: the RIB's pages keep room for HOT updates.
     assert_eq!(
         db.count("SELECT count(*) FROM pg_class WHERE oid = 'rib'::regclass AND 'fillfactor=90' = ANY(reloptions)"),
         1
     );
+    // 0004: history's prefix index, and each partition's, on the prefix
+    // alone.
+    let prefix_indexes = "SELECT count(*) FROM pg_index
+         WHERE (indexrelid = 'route_history_prefix'::regclass
+                OR indexrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'route_history_prefix'::regclass))";
+    assert!(db.count(prefix_indexes) >= 2);
+    assert_eq!(db.count(&format!("{prefix_indexes} AND indnatts <> 1")), 0);
     assert!(
         db.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'route_history'::regclass")
             >= 2
