@@ -1159,24 +1159,63 @@ async fn count_routes(shared: Arc<Shared>) {
 }
 
 /// Applies the migrations before the collector starts, so the schema is
-/// there as soon as it listens. A database that cannot be reached within
-/// a few seconds does not stop the start: the writers retry (and spill).
+/// there as soon as it listens. A database that cannot be reached, or
+/// migrations that take longer (one that rebuilds an index over a large
+/// history), do not stop the start for more than a few seconds: the
+/// migrations go on in their own thread, the writers wait for their lock
+/// (or retry), and batches spill meanwhile.
 fn migrate_at_startup(settings: &PgSettings) {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            warn!(error = %e, "cannot run the startup migrations; the writers will");
-            return;
+    let url = settings.url.clone();
+    let retention_days = settings.retention_days;
+    let (done, result) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("riptide-migrate".into())
+        .spawn(move || {
+            let r = startup_migrations(&url, retention_days);
+            if let Err(std::sync::mpsc::SendError(r)) = done.send(r) {
+                // The start went on without them.
+                match r {
+                    Ok(()) => info!("startup migrations done"),
+                    Err(e) => warn!(error = %e, "startup migrations failed; the writers retry"),
+                }
+            }
+        });
+    if let Err(e) = thread {
+        warn!(error = %e, "cannot run the startup migrations; the writers will");
+        return;
+    }
+    match result.recv_timeout(Duration::from_secs(10)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            warn!(error = %e, "database not ready at startup: the writers retry, batches spill meanwhile")
         }
-    };
+        Err(_) => warn!(
+            "database not reachable, or migrations still running, after 10 s at startup: \
+             the writers wait for them, batches spill meanwhile"
+        ),
+    }
+}
+
+/// Why the startup migrations did not run.
+#[derive(Debug, thiserror::Error)]
+enum StartupError {
+    #[error("no runtime for the startup migrations: {0}")]
+    Runtime(#[from] std::io::Error),
+    #[error(transparent)]
+    Database(#[from] tokio_postgres::Error),
+}
+
+/// The startup migrations and partition maintenance, on a connection of
+/// their own.
+fn startup_migrations(url: &str, retention_days: u32) -> Result<(), StartupError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let attempt = async {
-        let (client, connection) = tokio_postgres::connect(&settings.url, NoTls).await?;
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
         let driver = tokio::spawn(connection);
-        let days = i32::try_from(settings.retention_days).unwrap_or(i32::MAX);
-        let result = match migrate(&client, true, settings.retention_days).await {
+        let days = i32::try_from(retention_days).unwrap_or(i32::MAX);
+        let result = match migrate(&client, true, retention_days).await {
             Ok(()) => client
                 .execute("SELECT riptide_maintain_partitions($1)", &[&days])
                 .await
@@ -1187,15 +1226,7 @@ fn migrate_at_startup(settings: &PgSettings) {
         let _ = driver.await;
         result
     };
-    match rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), attempt).await }) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            warn!(error = %e, "database not ready at startup: the writers retry, batches spill meanwhile")
-        }
-        Err(_) => warn!(
-            "database not reachable within 10 s at startup: the writers retry, batches spill meanwhile"
-        ),
-    }
+    Ok(rt.block_on(attempt)?)
 }
 
 /// Applies the migrations not yet applied, under an advisory lock.
