@@ -8,15 +8,17 @@
 //! an unacknowledged commit, or a spill replay, applies nothing twice):
 //!
 //! - main: the attribute sets are binary-COPied into a temporary staging
-//!   table and one statement adds the new ones. A batch of announcements
-//!   only (a dump) is first COPied straight into the current RIB (`rib`)
-//!   under a savepoint: when none of its routes is there yet, that is all
-//!   (the cost of a plain COPY; an upsert costs PostgreSQL about three
-//!   times as much per row, even with nothing to update). Otherwise (a
-//!   route already there, one announced twice in the batch, or any
-//!   withdrawal), the routes are COPied into a staging table and one
-//!   statement merges the last change of each (peer, RD, prefix, path id)
-//!   into `rib`: a delete for a withdrawal, an upsert for an
+//!   table and one statement adds the new ones, in a short transaction of
+//!   their own just before the part's ([`add_attrs`]: writers that add the
+//!   same new sets wait for each other only that long). A batch of
+//!   announcements only (a dump) is first COPied straight into the current
+//!   RIB (`rib`) under a savepoint: when none of its routes is there yet,
+//!   that is all (the cost of a plain COPY; an upsert costs PostgreSQL
+//!   about three times as much per row, even with nothing to update).
+//!   Otherwise (a route already there, one announced twice in the batch,
+//!   or any withdrawal), the routes are COPied into a staging table and
+//!   one statement merges the last change of each (peer, RD, prefix, path
+//!   id) into `rib`: a delete for a withdrawal, an upsert for an
 //!   announcement, never moving a route back to an older epoch. Events
 //!   follow, in order, a statement each (they are rare).
 //! - history: the history and statistics rows are binary-COPied straight
@@ -538,8 +540,8 @@ struct Conn {
 /// transactions and recorded apart in `applied_batches`.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 enum Part {
-    /// Attribute sets, the current RIB (its routes compared as
-    /// [`prepare`] says), events.
+    /// Attribute sets (first, in a transaction of their own), the
+    /// current RIB (its routes compared as [`prepare`] says), events.
     Main(Compare),
     /// History and statistics.
     History,
@@ -1333,8 +1335,9 @@ fn is_conflict(e: &tokio_postgres::Error) -> bool {
     )
 }
 
-/// Applies one part of a batch in one transaction: how (the operation),
-/// or `None` when that part was applied before.
+/// Applies one part of a batch in one transaction (the main part's
+/// attribute sets in one before it): how (the operation), or `None` when
+/// that part was applied before.
 async fn apply(
     client: &mut Client,
     batch: &Batch,
@@ -1348,6 +1351,13 @@ async fn apply(
             Failure::Retry(e)
         }
     };
+    if let Part::Main(_) = part
+        && !batch.attrs.is_empty()
+    {
+        add_attrs(client, batch, &with.0.attrs)
+            .await
+            .map_err(classify)?;
+    }
     let tx = client.transaction().await.map_err(classify)?;
     let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
     let fresh = tx
@@ -1416,26 +1426,44 @@ async fn apply_history(tx: &Transaction<'_>, batch: &Batch) -> Result<(), tokio_
     Ok(())
 }
 
-/// The main part of a batch; returns which way its routes went.
+/// The attribute sets of a batch not stored yet, in a transaction of
+/// their own before its main part: another writer adding one of the same
+/// new sets (routers of one network share them) waits for this short
+/// transaction, not for the whole of the batch's. Its commit does not
+/// wait for the WAL to reach the disk: the main part's commit, later in
+/// the WAL, does, and no stored route refers to these sets before that
+/// (a crash in between loses at most sets that the batch's retry adds
+/// again). Another writer's route can refer to them only by a commit
+/// later in the WAL too.
+async fn add_attrs(
+    client: &mut Client,
+    batch: &Batch,
+    odds: &Odds,
+) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .await?;
+    copy_in(
+        &tx,
+        "COPY stage_attrs FROM STDIN (FORMAT binary)",
+        Bytes::copy_from_slice(&batch.attrs),
+    )
+    .await?;
+    let fresh = odds.worth_trying() && tried_as_new(&tx, odds, Fresh::Statement(ATTRS_NEW)).await?;
+    if !fresh {
+        tx.execute(ATTRS, &[]).await?;
+    }
+    tx.commit().await
+}
+
+/// The main part of a batch, after [`add_attrs`]; returns which way its
+/// routes went.
 async fn apply_main(
     tx: &Transaction<'_>,
     batch: &Batch,
     compare: Compare,
     (guesses, ways): (&Guesses, &Ways),
 ) -> Result<Operation, tokio_postgres::Error> {
-    if !batch.attrs.is_empty() {
-        copy_in(
-            tx,
-            "COPY stage_attrs FROM STDIN (FORMAT binary)",
-            Bytes::copy_from_slice(&batch.attrs),
-        )
-        .await?;
-        let fresh = guesses.attrs.worth_trying()
-            && tried_as_new(tx, &guesses.attrs, Fresh::Statement(ATTRS_NEW)).await?;
-        if !fresh {
-            tx.execute(ATTRS, &[]).await?;
-        }
-    }
     let mut op = Operation::BatchRib;
     if batch.routes.is_empty() {
         // Events only (or a re-dump's batch with nothing changed).
