@@ -349,9 +349,12 @@ INSERT INTO peer_events SELECT $3, $1, 'stale-sweep', $2, NULL, count(*)::text F
  WHERE EXISTS (SELECT 1 FROM p)";
 
 /// Current routes per peer RIB, for the metrics.
+/// The current routes of peer `$1`, for the metrics (none when it has
+/// none).
 const PEER_ROUTES: &str = "
 SELECT host(p.router_address), host(p.peer_address), p.rib, count(*)
   FROM rib r JOIN peers p ON p.id = r.peer_id AND r.epoch >= p.flushed_below
+ WHERE p.id = $1
  GROUP BY p.id, p.router_address, p.peer_address, p.rib";
 
 const MIRRORING: &str = "INSERT INTO peer_events VALUES ($2, $1, 'mirroring', 0, $3, $4)";
@@ -1048,7 +1051,7 @@ impl Writer {
             self.next_route_count = Instant::now() + every;
             // Counting takes seconds on full tables: on a connection of its
             // own, so that this writer's batches do not wait for it.
-            self.route_count = Some(tokio::spawn(count_routes(self.shared.clone())));
+            self.route_count = Some(tokio::spawn(count_routes(self.shared.clone(), every)));
         }
         if Instant::now() >= self.next_maintenance {
             let started = Instant::now();
@@ -1128,31 +1131,51 @@ async fn open_client(url: &str, writer: usize) -> Result<Client, tokio_postgres:
 /// Counts the current routes per peer RIB into the metrics, on a pool
 /// connection of its own (the one `DB_POOL_SIZE` keeps beyond the
 /// writers' two each); no count while none is free.
-async fn count_routes(shared: Arc<Shared>) {
+///
+/// On full tables the count reads every row of the RIB, which takes
+/// seconds of a core; all at once (and by a parallel plan, on every core)
+/// it left the writers behind for as long under churn. So one peer at a
+/// time, on one core, spread over the first half of `every`.
+async fn count_routes(shared: Arc<Shared>, every: Duration) {
     let Ok(_permit) = shared.pool.clone().try_acquire_owned() else {
         debug!("no database connection free in DB_POOL_SIZE for the route count: skipped");
         return;
     };
-    let started = Instant::now();
-    let rows = match open_client(&shared.settings.url, 0).await {
-        Ok(c) => c.query(PEER_ROUTES, &[]).await,
-        Err(e) => Err(e),
-    };
-    match rows {
-        Ok(rows) => {
-            if let Some(mut m) = shared.metrics.writer(0) {
-                m.query(Operation::RouteCount, started.elapsed());
+    let mut busy = Duration::ZERO;
+    let counted = async {
+        let c = open_client(&shared.settings.url, 0).await?;
+        // One peer's rows by the key's range (a bitmap scan: PostgreSQL
+        // would rather read the whole table for a sixteenth of it, and
+        // takes about six times as long).
+        c.batch_execute("SET max_parallel_workers_per_gather = 0; SET enable_seqscan = off")
+            .await?;
+        let peers = c.query("SELECT id FROM peers ORDER BY id", &[]).await?;
+        let pause = every / u32::try_from(2 * peers.len().max(1)).unwrap_or(u32::MAX);
+        let mut routes = Vec::with_capacity(peers.len());
+        for peer in &peers {
+            let id: i64 = peer.try_get(0)?;
+            let started = Instant::now();
+            let rows = c.query(PEER_ROUTES, &[&id]).await?;
+            busy += started.elapsed();
+            for r in rows {
+                routes.push(PeerRoutes {
+                    router: r.try_get(0)?,
+                    peer: r.try_get(1)?,
+                    rib: r.try_get(2)?,
+                    routes: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
+                });
             }
-            shared.metrics.set_peer_routes(
-                rows.iter()
-                    .map(|r| PeerRoutes {
-                        router: r.get(0),
-                        peer: r.get(1),
-                        rib: r.get(2),
-                        routes: u64::try_from(r.get::<_, i64>(3)).unwrap_or(0),
-                    })
-                    .collect(),
-            );
+            tokio::time::sleep(pause.saturating_sub(started.elapsed())).await;
+        }
+        Ok::<_, tokio_postgres::Error>(routes)
+    };
+    match counted.await {
+        Ok(routes) => {
+            if let Some(mut m) = shared.metrics.writer(0) {
+                // The time counting took, without the pauses.
+                m.query(Operation::RouteCount, busy);
+            }
+            shared.metrics.set_peer_routes(routes);
         }
         Err(e) => {
             debug!(error = %e, "route count failed; the next one is due in PEER_ROUTES_INTERVAL_SECONDS")
