@@ -10,8 +10,10 @@
 -- 15 % (perf/runs/2026-12-05-vm/churn-50k-history-prefix-index). "History
 -- of a prefix" reads the same entries and sorts its few rows by time.
 --
--- The index is rebuilt over the history kept so far, which takes a while
--- on a large history (the migration holds writes to route_history
--- meanwhile; the collector queues and spills).
+-- The index is built over the history kept so far, which takes a while
+-- on a large history: writes to route_history wait meanwhile (the
+-- collector's writers queue and spill), reads go on; the old index is
+-- dropped at the end, which holds reads only for that moment.
+CREATE INDEX route_history_prefix_only ON route_history (prefix);
 DROP INDEX route_history_prefix;
-CREATE INDEX route_history_prefix ON route_history (prefix);
+ALTER INDEX route_history_prefix_only RENAME TO route_history_prefix;

@@ -329,8 +329,9 @@ impl WriterStats {
 /// Database operations, the `operation` label.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum Operation {
-    /// A batch's attribute sets, RIB changes (merged through a staging
-    /// table) and events (one transaction).
+    /// A batch's attribute sets (a short transaction of their own), RIB
+    /// changes (merged through a staging table) and events (one
+    /// transaction).
     BatchRib = 0,
     /// A batch's history and statistics rows (one transaction).
     BatchHistory = 1,

@@ -3,9 +3,11 @@
 //! `DB_POOL_SIZE`), applying its shard's batches in order.
 //!
 //! A batch is applied in two parts at once, each in one transaction on its
-//! own connection and each recorded by stream, number and part in
-//! `applied_batches` (a part already applied is skipped, so a retry after
-//! an unacknowledged commit, or a spill replay, applies nothing twice):
+//! own connection (the main part's new attribute sets in a short one before
+//! it) and each recorded by stream, number and part in `applied_batches` (a
+//! part already applied is skipped, so a retry after an unacknowledged
+//! commit, or a spill replay, applies nothing twice; its attribute sets are
+//! only looked up again):
 //!
 //! - main: the attribute sets are binary-COPied into a temporary staging
 //!   table and one statement adds the new ones, in a short transaction of
@@ -101,8 +103,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
 ];
 
-/// Any fixed key for the advisory lock that serialises migrations.
-const MIGRATION_LOCK: i64 = 0x7269_7074_6964_6501;
+/// The key of the advisory lock that serialises migrations and partition
+/// maintenance: one per schema (collectors on other schemas of the
+/// database go on), from any fixed number.
+const MIGRATION_LOCK: &str =
+    "hashtextextended(coalesce(current_schema(), ''), 8244244238165107969)";
 
 /// Rows deleted per background cleanup statement.
 const CLEANUP_CHUNK: i64 = 20_000;
@@ -348,7 +353,6 @@ gone AS (
 INSERT INTO peer_events SELECT $3, $1, 'stale-sweep', $2, NULL, count(*)::text FROM gone
  WHERE EXISTS (SELECT 1 FROM p)";
 
-/// Current routes per peer RIB, for the metrics.
 /// The current routes of peer `$1`, for the metrics (none when it has
 /// none).
 const PEER_ROUTES: &str = "
@@ -875,15 +879,26 @@ impl Writer {
             return Ok(());
         }
         self.conn = None;
-        // Both permits at once: writers never hold one while waiting for
-        // another.
-        let Ok(permits) = self.shared.pool.clone().acquire_many_owned(2).await else {
-            unreachable!("the pool semaphore is never closed");
+        let (shared, id) = (&self.shared, self.id);
+        let opening = async {
+            // Both permits at once: writers never hold one while waiting
+            // for another.
+            let Ok(permits) = shared.pool.clone().acquire_many_owned(2).await else {
+                unreachable!("the pool semaphore is never closed");
+            };
+            let main = open_client(&shared.settings.url, id).await?;
+            // Waits for migrations another connection is applying (at
+            // startup, one that rebuilds an index can take minutes).
+            migrate(&main, false, shared.settings.retention_days).await?;
+            main.batch_execute(STAGING).await?;
+            let history = open_client(&shared.settings.url, id).await?;
+            Ok::<_, tokio_postgres::Error>(Conn {
+                main,
+                history,
+                _permits: permits,
+            })
         };
-        let main = self.open_connection().await?;
-        migrate(&main, false, self.shared.settings.retention_days).await?;
-        main.batch_execute(STAGING).await?;
-        let history = self.open_connection().await?;
+        let conn = receiving(&mut self.rx, &mut self.queue, opening).await?;
         let reconnected = self.outage_since.is_some();
         if !reconnected && self.counters.reconnects == 0 {
             info!(writer = self.id, "database connection established");
@@ -897,16 +912,8 @@ impl Writer {
             self.counters.reconnects += 1;
             info!(writer = self.id, secs = since.elapsed().as_secs_f64(), queued = ?self.queue.bytes(), "database reachable again");
         }
-        self.conn = Some(Conn {
-            main,
-            history,
-            _permits: permits,
-        });
+        self.conn = Some(conn);
         Ok(())
-    }
-
-    async fn open_connection(&self) -> Result<Client, tokio_postgres::Error> {
-        open_client(&self.shared.settings.url, self.id).await
     }
 
     /// Applies `batch` while still taking batches from the shard (the
@@ -935,19 +942,7 @@ impl Writer {
             // retried (the other is then recognised as applied).
             Ok(main? | history?)
         };
-        let mut apply = pin!(both);
-        loop {
-            tokio::select! {
-                r = &mut apply => return r,
-                b = self.rx.recv(), if !self.queue.is_full() => match b {
-                    Some(b) => self.queue.push(b),
-                    None => {
-                        // Closed: the main loop notices on its next turn.
-                        return apply.await;
-                    }
-                },
-            }
-        }
+        receiving(&mut self.rx, &mut self.queue, both).await
     }
 
     fn committed(&mut self, t: Taken, applied: bool, took: Duration) {
@@ -1056,9 +1051,7 @@ impl Writer {
         if Instant::now() >= self.next_maintenance {
             let started = Instant::now();
             self.next_maintenance = Instant::now() + MAINTENANCE_INTERVAL;
-            let days = i32::try_from(self.shared.settings.retention_days).unwrap_or(i32::MAX);
-            c.execute("SELECT riptide_maintain_partitions($1)", &[&days])
-                .await?;
+            maintain_partitions(c, self.shared.settings.retention_days).await?;
             c.execute(
                 "DELETE FROM applied_batches WHERE applied < now() - interval '7 days'",
                 &[],
@@ -1128,6 +1121,27 @@ async fn open_client(url: &str, writer: usize) -> Result<Client, tokio_postgres:
     Ok(client)
 }
 
+/// Runs `work` while still taking batches from the shard into `queue`
+/// (while it has room): a slow database, or migrations being applied,
+/// never hold up the shard's reading while spill space is left.
+async fn receiving<T>(
+    rx: &mut mpsc::Receiver<Batch>,
+    queue: &mut Queue,
+    work: impl Future<Output = T>,
+) -> T {
+    let mut work = pin!(work);
+    loop {
+        tokio::select! {
+            r = &mut work => return r,
+            b = rx.recv(), if !queue.is_full() => match b {
+                Some(b) => queue.push(b),
+                // Closed: the main loop notices on its next turn.
+                None => return work.await,
+            },
+        }
+    }
+}
+
 /// Counts the current routes per peer RIB into the metrics, on a pool
 /// connection of its own (the one `DB_POOL_SIZE` keeps beyond the
 /// writers' two each); no count while none is free.
@@ -1152,11 +1166,22 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
         let peers = c.query("SELECT id FROM peers ORDER BY id", &[]).await?;
         let pause = every / u32::try_from(2 * peers.len().max(1)).unwrap_or(u32::MAX);
         let mut routes = Vec::with_capacity(peers.len());
+        let mut last = None;
         for peer in &peers {
+            // Between two peers, a pause while the pool has room for a
+            // writer that reconnects (two connections) besides this one;
+            // otherwise the count finishes at once.
+            if let Some(took) = last
+                && shared.pool.available_permits() >= 2
+            {
+                tokio::time::sleep(pause.saturating_sub(took)).await;
+            }
             let id: i64 = peer.try_get(0)?;
             let started = Instant::now();
             let rows = c.query(PEER_ROUTES, &[&id]).await?;
-            busy += started.elapsed();
+            let took = started.elapsed();
+            busy += took;
+            last = Some(took);
             for r in rows {
                 routes.push(PeerRoutes {
                     router: r.try_get(0)?,
@@ -1165,7 +1190,6 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
                     routes: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
                 });
             }
-            tokio::time::sleep(pause.saturating_sub(started.elapsed())).await;
         }
         Ok::<_, tokio_postgres::Error>(routes)
     };
@@ -1239,12 +1263,8 @@ fn startup_migrations(url: &str, retention_days: u32) -> Result<(), StartupError
     let attempt = async {
         let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
         let driver = tokio::spawn(connection);
-        let days = i32::try_from(retention_days).unwrap_or(i32::MAX);
         let result = match migrate(&client, true, retention_days).await {
-            Ok(()) => client
-                .execute("SELECT riptide_maintain_partitions($1)", &[&days])
-                .await
-                .map(drop),
+            Ok(()) => maintain_partitions(&client, retention_days).await,
             Err(e) => Err(e),
         };
         drop(client);
@@ -1252,6 +1272,28 @@ fn startup_migrations(url: &str, retention_days: u32) -> Result<(), StartupError
         result
     };
     Ok(rt.block_on(attempt)?)
+}
+
+/// Creates the coming days' history partitions and drops those past
+/// `retention_days` (`riptide_maintain_partitions`), under the migrations'
+/// lock: the startup's run and writer 0's hourly one can meet, and would
+/// both create the same day's partition.
+async fn maintain_partitions(
+    client: &Client,
+    retention_days: u32,
+) -> Result<(), tokio_postgres::Error> {
+    let days = i32::try_from(retention_days).unwrap_or(i32::MAX);
+    let done = client
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); \
+             SELECT riptide_maintain_partitions({days}); COMMIT"
+        ))
+        .await;
+    if done.is_err() {
+        // The failed statement left the transaction open, aborted.
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    done
 }
 
 /// Applies the migrations not yet applied, under an advisory lock.
@@ -1272,7 +1314,7 @@ pub async fn migrate(
         )
         .await?;
     client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .await?;
     let result = async {
         for (version, name, sql) in MIGRATIONS {
@@ -1286,7 +1328,12 @@ pub async fn migrate(
             if done {
                 continue;
             }
-            client.batch_execute("BEGIN").await?;
+            info!(migration = name, "applying migration");
+            // However long it takes (an index rebuilt over a large
+            // history): a timeout of the role's would fail it every time.
+            client
+                .batch_execute("BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+                .await?;
             let applied = async {
                 client.batch_execute(sql).await?;
                 client
@@ -1332,7 +1379,7 @@ pub async fn migrate(
     }
     .await;
     let _ = client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
         .await;
     result
 }
