@@ -118,6 +118,11 @@ const SLOW_BATCH: Duration = Duration::from_secs(1);
 /// Least time between two slow-batch warnings of one writer.
 const SLOW_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
+/// The route count for the metrics pauses after each peer for at least
+/// this many times as long as the peer took: it takes at most a twentieth
+/// of a database core, whatever the size of the RIB.
+const COUNT_PAUSE_FACTOR: u32 = 19;
+
 /// How often writer 0 maintains the history partitions.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -1149,7 +1154,9 @@ async fn receiving<T>(
 /// On full tables the count reads every row of the RIB, which takes
 /// seconds of a core; all at once (and by a parallel plan, on every core)
 /// it left the writers behind for as long under churn. So one peer at a
-/// time, on one core, spread over the first half of `every`.
+/// time, on one core, spread over `every`, and after each peer a pause of
+/// at least [`COUNT_PAUSE_FACTOR`] times its count: on a RIB too large for
+/// `every` the counts come less often instead.
 async fn count_routes(shared: Arc<Shared>, every: Duration) {
     let Ok(_permit) = shared.pool.clone().try_acquire_owned() else {
         debug!("no database connection free in DB_POOL_SIZE for the route count: skipped");
@@ -1164,7 +1171,7 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
         c.batch_execute("SET max_parallel_workers_per_gather = 0; SET enable_seqscan = off")
             .await?;
         let peers = c.query("SELECT id FROM peers ORDER BY id", &[]).await?;
-        let pause = every / u32::try_from(2 * peers.len().max(1)).unwrap_or(u32::MAX);
+        let pause = every / u32::try_from(peers.len().max(1)).unwrap_or(u32::MAX);
         let mut routes = Vec::with_capacity(peers.len());
         let mut last = None;
         for peer in &peers {
@@ -1174,7 +1181,12 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
             if let Some(took) = last
                 && shared.pool.available_permits() >= 2
             {
-                tokio::time::sleep(pause.saturating_sub(took)).await;
+                tokio::time::sleep(
+                    pause
+                        .saturating_sub(took)
+                        .max(took.saturating_mul(COUNT_PAUSE_FACTOR)),
+                )
+                .await;
             }
             let id: i64 = peer.try_get(0)?;
             let started = Instant::now();
