@@ -11,7 +11,7 @@
 //!
 //! - main: the attribute sets are binary-COPied into a temporary staging
 //!   table and one statement adds the new ones, in a short transaction of
-//!   their own just before the part's ([`add_attrs`]: writers that add the
+//!   their own just before the part's (`add_attrs`: writers that add the
 //!   same new sets wait for each other only that long). A batch of
 //!   announcements only (a dump) is first COPied straight into the current
 //!   RIB (`rib`) under a savepoint: when none of its routes is there yet,
@@ -59,7 +59,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -120,7 +120,8 @@ const SLOW_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The route count for the metrics pauses after each peer for at least
 /// this many times as long as the peer took: it takes at most a twentieth
-/// of a database core, whatever the size of the RIB.
+/// of a database core, whatever the size of the RIB (unless a writer waits
+/// for a pool connection: see [`count_pause`]).
 const COUNT_PAUSE_FACTOR: u32 = 19;
 
 /// How often writer 0 maintains the history partitions.
@@ -455,6 +456,26 @@ struct Shared {
     pool: Arc<Semaphore>,
     /// Writer 0 has replayed the previous run's spill and ended its peers.
     ready: AtomicBool,
+    /// Writers waiting for connections from `pool` (the route count does
+    /// not pause while one is).
+    waiting: AtomicUsize,
+}
+
+/// A writer's wait for pool connections, counted in [`Shared::waiting`]
+/// while it lasts.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Starts `n` writers; returns the queue sender of each (one per shard).
@@ -482,6 +503,7 @@ pub fn start(
         settings,
         metrics,
         ready: AtomicBool::new(false),
+        waiting: AtomicUsize::new(0),
     });
     let run = super::store::unix_micros();
     let mut senders = Vec::new();
@@ -888,9 +910,11 @@ impl Writer {
         let opening = async {
             // Both permits at once: writers never hold one while waiting
             // for another.
+            let waiting = Waiting::new(&shared.waiting);
             let Ok(permits) = shared.pool.clone().acquire_many_owned(2).await else {
                 unreachable!("the pool semaphore is never closed");
             };
+            drop(waiting);
             let main = open_client(&shared.settings.url, id).await?;
             // Waits for migrations another connection is applying (at
             // startup, one that rebuilds an index can take minutes).
@@ -1154,15 +1178,17 @@ async fn receiving<T>(
 /// On full tables the count reads every row of the RIB, which takes
 /// seconds of a core; all at once (and by a parallel plan, on every core)
 /// it left the writers behind for as long under churn. So one peer at a
-/// time, on one core, spread over `every`, and after each peer a pause of
-/// at least [`COUNT_PAUSE_FACTOR`] times its count: on a RIB too large for
-/// `every` the counts come less often instead.
+/// time, on one core, spread over `every`, each peer followed by a pause
+/// ([`count_pause`]); the next count starts once this one has ended, so on
+/// a RIB too large for `every` the counts come less often instead.
 async fn count_routes(shared: Arc<Shared>, every: Duration) {
     let Ok(_permit) = shared.pool.clone().try_acquire_owned() else {
         debug!("no database connection free in DB_POOL_SIZE for the route count: skipped");
         return;
     };
     let mut busy = Duration::ZERO;
+    let mut pause = every;
+    let mut last = Duration::ZERO;
     let counted = async {
         let c = open_client(&shared.settings.url, 0).await?;
         // One peer's rows by the key's range (a bitmap scan: PostgreSQL
@@ -1171,29 +1197,17 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
         c.batch_execute("SET max_parallel_workers_per_gather = 0; SET enable_seqscan = off")
             .await?;
         let peers = c.query("SELECT id FROM peers ORDER BY id", &[]).await?;
-        let pause = every / u32::try_from(peers.len().max(1)).unwrap_or(u32::MAX);
+        pause = every / u32::try_from(peers.len().max(1)).unwrap_or(u32::MAX);
         let mut routes = Vec::with_capacity(peers.len());
-        let mut last = None;
-        for peer in &peers {
-            // Between two peers, a pause while the pool has room for a
-            // writer that reconnects (two connections) besides this one;
-            // otherwise the count finishes at once.
-            if let Some(took) = last
-                && shared.pool.available_permits() >= 2
-            {
-                tokio::time::sleep(
-                    pause
-                        .saturating_sub(took)
-                        .max(took.saturating_mul(COUNT_PAUSE_FACTOR)),
-                )
-                .await;
+        for (i, peer) in peers.iter().enumerate() {
+            if i > 0 {
+                count_pause(&shared, pause, last).await;
             }
             let id: i64 = peer.try_get(0)?;
             let started = Instant::now();
             let rows = c.query(PEER_ROUTES, &[&id]).await?;
-            let took = started.elapsed();
-            busy += took;
-            last = Some(took);
+            last = started.elapsed();
+            busy += last;
             for r in rows {
                 routes.push(PeerRoutes {
                     router: r.try_get(0)?,
@@ -1212,10 +1226,26 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
                 m.query(Operation::RouteCount, busy);
             }
             shared.metrics.set_peer_routes(routes);
+            // After the last peer too, before the next count can start.
+            count_pause(&shared, pause, last).await;
         }
         Err(e) => {
             debug!(error = %e, "route count failed; the next one is due in PEER_ROUTES_INTERVAL_SECONDS")
         }
+    }
+}
+
+/// The route count's pause after a peer that took `took` to count: the
+/// rest of its share of the interval (`pause`), and at least
+/// [`COUNT_PAUSE_FACTOR`] times `took`. None while a writer waits for a
+/// pool connection (the count's may be the one it needs: it finishes at
+/// once instead).
+async fn count_pause(shared: &Shared, pause: Duration, took: Duration) {
+    if shared.waiting.load(Ordering::Relaxed) == 0 {
+        let rest = pause
+            .saturating_sub(took)
+            .max(took.saturating_mul(COUNT_PAUSE_FACTOR));
+        tokio::time::sleep(rest).await;
     }
 }
 
@@ -1325,8 +1355,14 @@ pub async fn migrate(
                  applied_at timestamptz NOT NULL DEFAULT now())",
         )
         .await?;
+    // The key once: the schema it comes from could change before the
+    // unlock (a search_path schema created meanwhile).
+    let key: i64 = client
+        .query_one(&format!("SELECT {MIGRATION_LOCK}"), &[])
+        .await?
+        .try_get(0)?;
     client
-        .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute("SELECT pg_advisory_lock($1)", &[&key])
         .await?;
     let result = async {
         for (version, name, sql) in MIGRATIONS {
@@ -1390,9 +1426,17 @@ pub async fn migrate(
         Ok(())
     }
     .await;
-    let _ = client
-        .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-        .await;
+    match client
+        .query_one("SELECT pg_advisory_unlock($1)", &[&key])
+        .await
+        .and_then(|r| r.try_get::<_, bool>(0))
+    {
+        Ok(true) => {}
+        // Held until this connection closes: other connections' migrations
+        // wait for that.
+        Ok(false) => warn!("the migration lock was not held at its release"),
+        Err(e) => debug!(error = %e, "releasing the migration lock"),
+    }
     result
 }
 
