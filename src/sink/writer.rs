@@ -1186,9 +1186,6 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
         debug!("no database connection free in DB_POOL_SIZE for the route count: skipped");
         return;
     };
-    let mut busy = Duration::ZERO;
-    let mut pause = every;
-    let mut last = Duration::ZERO;
     let counted = async {
         let c = open_client(&shared.settings.url, 0).await?;
         // One peer's rows by the key's range (a bitmap scan: PostgreSQL
@@ -1197,7 +1194,8 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
         c.batch_execute("SET max_parallel_workers_per_gather = 0; SET enable_seqscan = off")
             .await?;
         let peers = c.query("SELECT id FROM peers ORDER BY id", &[]).await?;
-        pause = every / u32::try_from(peers.len().max(1)).unwrap_or(u32::MAX);
+        let pause = every / u32::try_from(peers.len().max(1)).unwrap_or(u32::MAX);
+        let (mut busy, mut last) = (Duration::ZERO, Duration::ZERO);
         let mut routes = Vec::with_capacity(peers.len());
         for (i, peer) in peers.iter().enumerate() {
             if i > 0 {
@@ -1217,10 +1215,10 @@ async fn count_routes(shared: Arc<Shared>, every: Duration) {
                 });
             }
         }
-        Ok::<_, tokio_postgres::Error>(routes)
+        Ok::<_, tokio_postgres::Error>((routes, busy, pause, last))
     };
     match counted.await {
-        Ok(routes) => {
+        Ok((routes, busy, pause, last)) => {
             if let Some(mut m) = shared.metrics.writer(0) {
                 // The time counting took, without the pauses.
                 m.query(Operation::RouteCount, busy);
