@@ -28,6 +28,11 @@ use super::copy::{TupleError, TupleReader};
 /// (lists space-separated).
 pub const ATTR_FIELDS: i16 = 17;
 
+/// Positions of the lists in an attribute set tuple (communities,
+/// extended and large communities, cluster list): `text[]` in the
+/// database.
+pub const ATTR_LISTS: [usize; 4] = [9, 10, 11, 13];
+
 /// Columns of a route tuple: `seq int8, peer_id int8, rd text, prefix
 /// cidr, path_id int8, afi int2, safi int2, labels text, action int2 (1
 /// announce, 0 withdraw), epoch int8, attrs_id int8, ts timestamptz`.

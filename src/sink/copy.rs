@@ -18,6 +18,9 @@ pub const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// The binary COPY file trailer: a field count of -1.
 pub const TRAILER: &[u8] = &[0xff, 0xff];
 
+/// The type oid of `text`, as an array's element type.
+const TEXT_OID: u32 = 25;
+
 /// Microseconds from the Unix epoch to the PostgreSQL epoch (2000-01-01).
 const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
 
@@ -134,12 +137,49 @@ impl<'a> TupleWriter<'a> {
         self
     }
 
-    /// `text`, or NULL.
-    pub fn opt_text(&mut self, v: Option<&str>) -> &mut Self {
+    /// `text` or `bytea` from octets, or NULL.
+    pub fn opt_bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
         match v {
-            Some(v) => self.bytes(v.as_bytes()),
+            Some(v) => self.bytes(v),
             None => self.null(),
         }
+    }
+
+    /// `text`, or NULL.
+    pub fn opt_text(&mut self, v: Option<&str>) -> &mut Self {
+        self.opt_bytes(v.map(str::as_bytes))
+    }
+
+    /// A `text[]` of the words of a space-separated list (what
+    /// `string_to_array(list, ' ')` makes of it: an empty list is an empty
+    /// array), or NULL.
+    pub fn text_array(&mut self, list: Option<&[u8]>) -> &mut Self {
+        let Some(list) = list else {
+            return self.null();
+        };
+        self.field_with(false, |buf| {
+            let words = if list.is_empty() {
+                0
+            } else {
+                list.split(|&b| b == b' ').count()
+            };
+            // Dimensions, no NULL elements, the element type.
+            buf.extend_from_slice(&i32::from(words > 0).to_be_bytes());
+            buf.extend_from_slice(&0i32.to_be_bytes());
+            buf.extend_from_slice(&TEXT_OID.to_be_bytes());
+            if words == 0 {
+                return;
+            }
+            // The one dimension: its length and lower bound.
+            let len = i32::try_from(words).unwrap_or(i32::MAX);
+            buf.extend_from_slice(&len.to_be_bytes());
+            buf.extend_from_slice(&1i32.to_be_bytes());
+            for word in list.split(|&b| b == b' ') {
+                let len = i32::try_from(word.len()).unwrap_or(i32::MAX);
+                buf.extend_from_slice(&len.to_be_bytes());
+                buf.extend_from_slice(word);
+            }
+        })
     }
 
     /// A field whose octets `f` appends in place; NULL when `f` appends
@@ -385,6 +425,26 @@ mod tests {
                 0, // cidr: AF_INET, /24, is_cidr, 4 octets
             ]
         );
+    }
+
+    #[test]
+    fn exact_bytes_of_text_arrays() {
+        let mut buf = Vec::new();
+        TupleWriter::new(&mut buf, 3)
+            .text_array(Some(b"1:2 ab"))
+            .text_array(Some(b""))
+            .text_array(None);
+        #[rustfmt::skip]
+        let expected = [
+            0, 3, // three fields
+            0, 0, 0, 33, // 33 octets
+            0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, // one dimension, no NULLs, text
+            0, 0, 0, 2, 0, 0, 0, 1, // two elements from 1
+            0, 0, 0, 3, b'1', b':', b'2', 0, 0, 0, 2, b'a', b'b',
+            0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25, // empty
+            0xff, 0xff, 0xff, 0xff, // NULL
+        ];
+        assert_eq!(buf, expected);
     }
 
     #[test]

@@ -9,10 +9,12 @@
 //! commit, or a spill replay, applies nothing twice; its attribute sets are
 //! only looked up again):
 //!
-//! - main: the attribute sets are binary-COPied into a temporary staging
-//!   table and one statement adds the new ones, in a short transaction of
-//!   their own just before the part's (`add_attrs`: writers that add the
-//!   same new sets wait for each other only that long). A batch of
+//! - main: the attribute sets are added in a short transaction of their
+//!   own just before the part's (`add_attrs`: writers that add the same
+//!   new sets wait for each other only that long): binary-COPied straight
+//!   into `attribute_sets` under a savepoint when none of them is there
+//!   yet, otherwise into a temporary staging table from which one
+//!   statement adds the new ones. A batch of
 //!   announcements only (a dump) is first COPied straight into the current
 //!   RIB (`rib`) under a savepoint: when none of its routes is there yet,
 //!   that is all (the cost of a plain COPY; an upsert costs PostgreSQL
@@ -71,8 +73,9 @@ use tokio_postgres::{Client, NoTls, Transaction};
 use tracing::{debug, error, info, warn};
 
 use super::batch::{
-    Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_ACTION, ROUTE_ATTRS_ID, ROUTE_EPOCH,
-    ROUTE_FAMILY_LABELS, ROUTE_FIELDS, ROUTE_KEY, ROUTE_PEER_ID, ROUTE_TS, RouteTuple,
+    ATTR_FIELDS, ATTR_LISTS, Batch, EventKind, EventRow, HISTORY_FIELDS, ROUTE_ACTION,
+    ROUTE_ATTRS_ID, ROUTE_EPOCH, ROUTE_FAMILY_LABELS, ROUTE_FIELDS, ROUTE_KEY, ROUTE_PEER_ID,
+    ROUTE_TS, RouteTuple,
 };
 use super::copy::{HEADER, TRAILER, TupleError, TupleReader, TupleWriter};
 use super::redump;
@@ -144,29 +147,28 @@ const PROGRESS: &str = "
 INSERT INTO applied_batches (stream, seq, part, applied) VALUES ($1, $2, $3, now())
 ON CONFLICT (stream, seq, part) DO NOTHING";
 
-/// The staged attribute sets into `attribute_sets`, in the order of their
-/// ids: two writers inserting the same new sets (routers of one network
-/// share them) then meet them in one order, and the second waits for the
-/// first instead of deadlocking with it.
-macro_rules! attrs_insert {
-    () => {
-        "
+/// The staged attribute sets not stored yet, in the order of their ids:
+/// two writers inserting the same new sets (routers of one network share
+/// them) then meet them in one order, and the second waits for the first
+/// instead of deadlocking with it.
+const ATTRS: &str = "
 INSERT INTO attribute_sets
 SELECT id, origin, as_path, origin_as, next_hop, med, local_pref,
        atomic_aggregate, aggregator, string_to_array(communities, ' '),
        string_to_array(ext_communities, ' '), string_to_array(large_communities, ' '),
        originator_id, string_to_array(cluster_list, ' '), otc, other_attrs, first_seen
   FROM stage_attrs
- ORDER BY id"
-    };
-}
+ ORDER BY id
+ON CONFLICT (id) DO NOTHING";
 
-/// The staged attribute sets, when none of them is stored yet: a plain
-/// insert, which costs PostgreSQL less than [`ATTRS`].
-const ATTRS_NEW: &str = attrs_insert!();
-
-/// The staged attribute sets not stored yet.
-const ATTRS: &str = concat!(attrs_insert!(), "\nON CONFLICT (id) DO NOTHING");
+/// A batch's attribute sets, when none of them is stored yet, straight
+/// into `attribute_sets`: rows as [`attr_rows`] writes them (in the order
+/// of their ids, as [`ATTRS`]). About half of what staging them and
+/// inserting from the stage costs PostgreSQL.
+const ATTRS_COPY: &str = "COPY attribute_sets (id, origin, as_path, origin_as, next_hop, med, \
+                          local_pref, atomic_aggregate, aggregator, communities, ext_communities, \
+                          large_communities, originator_id, cluster_list, otc, other_attrs, \
+                          first_seen) FROM STDIN (FORMAT binary)";
 
 /// The batch's last change per route, applied to the current RIB in one
 /// statement; `{gone}` is [`RIB_GONE`] when the batch withdraws routes
@@ -1567,14 +1569,13 @@ async fn add_attrs(
     let tx = client.transaction().await?;
     tx.batch_execute("SET LOCAL synchronous_commit = off")
         .await?;
-    copy_in(
-        &tx,
-        "COPY stage_attrs FROM STDIN (FORMAT binary)",
-        Bytes::copy_from_slice(&batch.attrs),
-    )
-    .await?;
-    let fresh = odds.worth_trying() && tried_as_new(&tx, odds, Fresh::Statement(ATTRS_NEW)).await?;
-    if !fresh {
+    if !copied_as_new(&tx, odds, ATTRS_COPY, &batch.attrs, attr_rows).await? {
+        copy_in(
+            &tx,
+            "COPY stage_attrs FROM STDIN (FORMAT binary)",
+            Bytes::copy_from_slice(&batch.attrs),
+        )
+        .await?;
         tx.execute(ATTRS, &[]).await?;
     }
     tx.commit().await
@@ -1591,7 +1592,9 @@ async fn apply_main(
     let mut op = Operation::BatchRib;
     if batch.routes.is_empty() {
         // Events only (or a re-dump's batch with nothing changed).
-    } else if batch.withdraw_count == 0 && new_routes_copied(tx, batch, &guesses.routes).await? {
+    } else if batch.withdraw_count == 0
+        && copied_as_new(tx, &guesses.routes, RIB_COPY, &batch.routes, rib_rows).await?
+    {
         op = Operation::BatchRibCopy;
     } else {
         copy_in(
@@ -1841,10 +1844,7 @@ async fn sweep(
                 if !ix.seen(key) {
                     let mut t = TupleWriter::new(&mut keys, 3);
                     for i in KEY_COLUMNS {
-                        match raw(row, i) {
-                            Some(v) => t.bytes(v),
-                            None => t.null(),
-                        };
+                        t.opt_bytes(raw(row, i));
                     }
                 }
                 true
@@ -1888,49 +1888,31 @@ async fn sweep(
     Ok(())
 }
 
-/// COPies a batch of announcements straight into the RIB (when `odds`
-/// says it is worth trying); `Ok(false)`, with nothing written, when one
-/// of its routes is there already (or is announced twice in the batch).
-async fn new_routes_copied(
+/// COPies `tuples`, made rows of `statement` by `rows`, straight into
+/// their table under a savepoint, on the guess that none of them is
+/// stored yet (when `odds` says the guess is worth trying), and records
+/// the outcome in `odds`; `Ok(false)`, with nothing written, when one of
+/// them was there already (a unique violation: for routes, also one
+/// announced twice in the batch).
+async fn copied_as_new(
     tx: &Transaction<'_>,
-    batch: &Batch,
     odds: &Odds,
+    statement: &'static str,
+    tuples: &[u8],
+    rows: fn(&[u8], &mut Vec<u8>) -> Result<(), TupleError>,
 ) -> Result<bool, tokio_postgres::Error> {
     if !odds.worth_trying() {
         return Ok(false);
     }
-    let mut rows = Vec::with_capacity(batch.routes.len());
-    if let Err(e) = rib_rows(&batch.routes, &mut rows) {
-        // Never expected (the tuples are ours): the merge reports it.
-        debug!(error = %e, stream = &*batch.stream, seq = batch.seq, "route tuples not copied straight");
+    let mut out = Vec::with_capacity(tuples.len() + tuples.len() / 4);
+    if let Err(e) = rows(tuples, &mut out) {
+        // Never expected (the tuples are ours): the statement that
+        // copes with stored rows reports it.
+        debug!(error = %e, statement, "tuples not copied straight");
         return Ok(false);
     }
-    tried_as_new(tx, odds, Fresh::Copy(RIB_COPY, Bytes::from(rows))).await
-}
-
-/// Rows written on the guess that none of them is stored yet.
-enum Fresh {
-    /// A binary COPY of these tuples.
-    Copy(&'static str, Bytes),
-    /// A statement.
-    Statement(&'static str),
-}
-
-/// Writes `fresh` under a savepoint (the caller asked `odds` whether it
-/// is worth trying) and records the outcome in `odds`; `Ok(false)`, with
-/// nothing of it left, when it met a row already stored (a unique
-/// violation).
-async fn tried_as_new(
-    tx: &Transaction<'_>,
-    odds: &Odds,
-    fresh: Fresh,
-) -> Result<bool, tokio_postgres::Error> {
     tx.batch_execute("SAVEPOINT fresh").await?;
-    let written = match fresh {
-        Fresh::Copy(statement, rows) => copy_in(tx, statement, rows).await,
-        Fresh::Statement(statement) => tx.execute(statement, &[]).await.map(drop),
-    };
-    let all_new = match written {
+    let all_new = match copy_in(tx, statement, Bytes::from(out)).await {
         Ok(()) => true,
         Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
             tx.batch_execute("ROLLBACK TO SAVEPOINT fresh").await?;
@@ -1963,10 +1945,31 @@ fn rib_rows(routes: &[u8], out: &mut Vec<u8>) -> Result<(), TupleError> {
             .chain(r.get(ROUTE_EPOCH..ROUTE_TS))
             .chain(ts)
             .chain(ts);
-        for v in fields {
-            match v {
-                Some(v) => row.bytes(v),
-                None => row.null(),
+        for &v in fields {
+            row.opt_bytes(v);
+        }
+    }
+    Ok(())
+}
+
+/// Attribute set tuples ([`ATTR_FIELDS`]) as rows of [`ATTRS_COPY`], in
+/// the order of their ids, with their lists ([`ATTR_LISTS`]) as `text[]`.
+fn attr_rows(attrs: &[u8], out: &mut Vec<u8>) -> Result<(), TupleError> {
+    let mut sets = Vec::new();
+    let mut tuples = TupleReader::new(attrs);
+    while let Some(fields) = tuples.next_tuple(ATTR_FIELDS as usize)? {
+        let id = fields.clone().int().ok_or(TupleError::missing("id"))?;
+        sets.push((id, fields));
+    }
+    sets.sort_unstable_by_key(|&(id, _)| id);
+    for (_, mut fields) in sets {
+        let mut row = TupleWriter::new(out, ATTR_FIELDS);
+        for i in 0..ATTR_FIELDS as usize {
+            let v = fields.raw();
+            if ATTR_LISTS.contains(&i) {
+                row.text_array(v)
+            } else {
+                row.opt_bytes(v)
             };
         }
     }

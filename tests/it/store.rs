@@ -1254,6 +1254,75 @@ fn postgres_writers_insert_shared_attribute_sets_without_deadlock() {
     c.stop();
 }
 
+/// The lists of an attribute set (communities, extended and large
+/// communities, cluster list) are stored as arrays of their words, the
+/// same whether a batch's sets went straight into `attribute_sets` (none
+/// of them stored yet: the first run) or through the staging table (one
+/// of them stored: the second run, whose shards no longer know which sets
+/// they sent, sends the first run's set again with a new one). A set
+/// without lists has NULLs.
+#[test]
+fn postgres_attribute_set_lists_stored_as_arrays() {
+    let db = Pg::new("attr_lists");
+    let runs: [&[(u32, bool)]; 2] = [&[(100, true), (300, false)], &[(100, true), (200, true)]];
+    for sets in runs {
+        let c = run(&db, &[]);
+        let mut out = Vec::new();
+        synth::initiation(&mut out, "r1").unwrap();
+        synth::peer_up(&mut out, &peer(1), false).unwrap();
+        for &(lp, lists) in sets {
+            let mut b = UpdateBuilder::new();
+            b.origin(0)
+                .unwrap()
+                .next_hop("192.0.2.9".parse().unwrap())
+                .unwrap()
+                .local_pref(lp)
+                .unwrap();
+            if lists {
+                b.communities(&[65_000 << 16 | 1, 65_000 << 16 | 2])
+                    .unwrap()
+                    .large_communities(&[[1, 2, 3]])
+                    .unwrap()
+                    // Extended communities: a route target 65000:100.
+                    .attr(0xc0, 16, &[0, 2, 0xfd, 0xe8, 0, 0, 0, 100])
+                    .unwrap()
+                    // CLUSTER_LIST.
+                    .attr(0x80, 10, &[10, 0, 0, 1, 10, 0, 0, 2])
+                    .unwrap();
+            }
+            b.announce(&nlri(&format!("10.0.{}.0/24", lp / 100), None), false)
+                .unwrap();
+            encode::route_monitoring(&mut out, &peer(1), &b).unwrap();
+        }
+        // The second run's dump is a re-dump over the first's rows: its
+        // End-of-RIB makes the set re-announced unchanged current again.
+        synth::end_of_rib(&mut out, &peer(1)).unwrap();
+        let mut s = TcpStream::connect(c.addr()).unwrap();
+        s.write_all(&out).unwrap();
+        eventually("the routes stored", || {
+            db.count("SELECT count(*) FROM routes") == sets.len() as i64
+        });
+        drop(s);
+        c.stop();
+    }
+    let lists = [
+        "{65000:1,65000:2}",
+        "{RT:65000:100}",
+        "{1:2:3}",
+        "{10.0.0.1,10.0.0.2}",
+    ];
+    let row = |lp: &str, l: [&str; 4]| -> Vec<String> {
+        std::iter::once(lp).chain(l).map(str::to_owned).collect()
+    };
+    assert_eq!(
+        db.rows(
+            "SELECT local_pref, communities, ext_communities, large_communities, cluster_list
+               FROM attribute_sets ORDER BY local_pref"
+        ),
+        [row("100", lists), row("200", lists), row("300", [""; 4])]
+    );
+}
+
 // ------------------------------------------------------- database outages
 
 /// A TCP proxy between the collector and PostgreSQL that can cut the
