@@ -49,6 +49,9 @@
 //! [`super::spill`]) and reconnects with backoff. A batch the database
 //! rejects as invalid (never expected) is saved under
 //! `DATA_DIR/rejected/` and logged, so that it cannot stop the stream.
+//! At shutdown the writer goes on storing its queue for the shutdown
+//! timeout, then spills what it still holds, even while the database holds
+//! up a statement, and ends.
 //!
 //! At startup, before any new batch, writer 0 replays the spill files of
 //! the previous run and then ends every peer that run left up as with a
@@ -538,22 +541,29 @@ pub fn start(
                         return WriterCounters::default();
                     }
                 };
+                let shutdown_timeout = shared.settings.shutdown_timeout;
                 let w = Writer {
                     id,
                     shared,
-                    rx,
-                    queue,
+                    inbox: Inbox {
+                        rx,
+                        queue,
+                        stop_by: None,
+                        shutdown_timeout,
+                    },
                     conn: None,
                     counters: WriterCounters::default(),
-                    cleanup: HashMap::new(),
-                    next_maintenance: Instant::now(),
-                    next_route_count: Instant::now(),
-                    route_count: None,
+                    chores: Chores {
+                        cleanup: HashMap::new(),
+                        next_maintenance: Instant::now(),
+                        next_route_count: Instant::now(),
+                        route_count: None,
+                        next_expiry: Instant::now(),
+                    },
                     outage_since: None,
                     last_slow: None,
                     guesses: Guesses::default(),
                     redumps: Redumps::default(),
-                    next_expiry: Instant::now(),
                 };
                 rt.block_on(w.run())
             })?;
@@ -609,16 +619,11 @@ type Ways = HashMap<(i64, i64), Redump>;
 struct Writer {
     id: usize,
     shared: Arc<Shared>,
-    rx: mpsc::Receiver<Batch>,
-    queue: Queue,
+    inbox: Inbox,
     conn: Option<Conn>,
     counters: WriterCounters,
-    /// Writer 0: rows deleted so far per peer being cleaned up.
-    cleanup: HashMap<i64, u64>,
-    next_maintenance: Instant,
-    next_route_count: Instant,
-    /// Writer 0: the route count running, if any.
-    route_count: Option<tokio::task::JoinHandle<()>>,
+    /// Writer 0: its work between batches.
+    chores: Chores,
     outage_since: Option<Instant>,
     /// When the last slow-batch warning was logged.
     last_slow: Option<Instant>,
@@ -626,7 +631,38 @@ struct Writer {
     guesses: Guesses,
     /// How the dumps through this writer go.
     redumps: Redumps,
-    /// Writer 0: when kept rows are next checked for expiry.
+}
+
+/// A writer's batches: the shard's channel, the queue it takes them into
+/// (memory, then spill files) and, once the shard has closed the channel
+/// (a shutdown), when the writer stops waiting for the database.
+struct Inbox {
+    rx: mpsc::Receiver<Batch>,
+    queue: Queue,
+    /// Set when the channel is found closed: then plus `shutdown_timeout`.
+    /// By then the writer spills what it still holds and ends.
+    stop_by: Option<Instant>,
+    shutdown_timeout: Duration,
+}
+
+impl Inbox {
+    /// The shard closed its channel.
+    fn closed(&mut self) {
+        if self.stop_by.is_none() {
+            self.stop_by = Some(Instant::now() + self.shutdown_timeout);
+        }
+    }
+}
+
+/// Writer 0's work between batches ([`Chores::run`]).
+struct Chores {
+    /// Rows deleted so far per peer being cleaned up.
+    cleanup: HashMap<i64, u64>,
+    next_maintenance: Instant,
+    next_route_count: Instant,
+    /// The route count running, if any.
+    route_count: Option<tokio::task::JoinHandle<()>>,
+    /// When kept rows are next checked for expiry.
     next_expiry: Instant,
 }
 
@@ -700,6 +736,9 @@ enum Failure {
     Retry(tokio_postgres::Error),
     /// The database rejected the batch's content: retrying cannot help.
     Reject(tokio_postgres::Error),
+    /// The shutdown's time ran out while the writer waited for the
+    /// database ([`receiving`]).
+    Stopped,
 }
 
 /// Whether a batch's rows are worth trying as all new (a plain COPY or
@@ -743,28 +782,23 @@ struct Guesses {
 impl Writer {
     async fn run(mut self) -> WriterCounters {
         let mut inflight: Option<Taken> = None;
-        let mut closed = false;
-        let mut deadline: Option<Instant> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
             self.record_queue();
             // Take whatever the shard sent, without waiting.
-            while !self.queue.is_full() {
-                match self.rx.try_recv() {
-                    Ok(b) => self.queue.push(b),
+            while !self.inbox.queue.is_full() {
+                match self.inbox.rx.try_recv() {
+                    Ok(b) => self.inbox.queue.push(b),
                     Err(mpsc::error::TryRecvError::Empty) => break,
                     Err(mpsc::error::TryRecvError::Disconnected) => {
-                        closed = true;
+                        self.inbox.closed();
                         break;
                     }
                 }
             }
-            if closed && deadline.is_none() {
-                deadline = Some(Instant::now() + self.shared.settings.shutdown_timeout);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                self.persist();
-                return self.counters;
+            let closed = self.inbox.stop_by.is_some();
+            if self.inbox.stop_by.is_some_and(|d| Instant::now() >= d) {
+                return self.stop();
             }
             if self.id != 0 && !self.shared.ready.load(Ordering::Acquire) {
                 self.wait(Duration::from_millis(50), closed).await;
@@ -774,13 +808,14 @@ impl Writer {
                 // The previous run's spill is at the head of writer 0's
                 // queue: it is replayed before the peers that run left up
                 // are ended.
-                if !self.queue.has_recovered() && inflight.is_none() {
+                if !self.inbox.queue.has_recovered() && inflight.is_none() {
                     match self.restart_flush().await {
                         Ok(()) => {
                             self.shared.ready.store(true, Ordering::Release);
                             continue;
                         }
-                        Err(e) => {
+                        Err(Failure::Stopped) => return self.stop(),
+                        Err(Failure::Retry(e) | Failure::Reject(e)) => {
                             self.failed(&e, &mut backoff).await;
                             continue;
                         }
@@ -788,7 +823,7 @@ impl Writer {
                 }
             }
             if inflight.is_none() {
-                inflight = self.queue.pop();
+                inflight = self.inbox.queue.pop();
             }
             let Some(taken) = inflight.as_ref() else {
                 if closed {
@@ -799,7 +834,8 @@ impl Writer {
                 let busy = if self.id == 0 && self.conn.is_some() {
                     match self.background().await {
                         Ok(busy) => busy,
-                        Err(e) => {
+                        Err(Failure::Stopped) => return self.stop(),
+                        Err(Failure::Retry(e) | Failure::Reject(e)) => {
                             self.failed(&e, &mut backoff).await;
                             continue;
                         }
@@ -815,7 +851,7 @@ impl Writer {
             let started = Instant::now();
             let result = match self.connect().await {
                 Ok(()) => self.apply_receiving(&taken.batch).await,
-                Err(e) => Err(Failure::Retry(e)),
+                Err(e) => Err(e),
             };
             match result {
                 Ok(applied) => {
@@ -836,10 +872,14 @@ impl Writer {
                     if let Some(t) = inflight.take() {
                         self.committed(t, applied, took);
                     }
-                    if self.id == 0
-                        && let Err(e) = self.background().await
-                    {
-                        self.failed(&e, &mut backoff).await;
+                    if self.id == 0 {
+                        match self.background().await {
+                            Ok(_) => {}
+                            Err(Failure::Stopped) => return self.stop(),
+                            Err(Failure::Retry(e) | Failure::Reject(e)) => {
+                                self.failed(&e, &mut backoff).await;
+                            }
+                        }
                     }
                 }
                 Err(Failure::Retry(e)) => {
@@ -852,18 +892,21 @@ impl Writer {
                         self.reject(t, &e);
                     }
                 }
+                Err(Failure::Stopped) => return self.stop(),
             }
         }
     }
 
     /// Waits for a batch or `timeout`.
     async fn wait(&mut self, timeout: Duration, closed: bool) {
-        if closed || self.queue.is_full() {
+        if closed || self.inbox.queue.is_full() {
             tokio::time::sleep(timeout.min(Duration::from_millis(50))).await;
             return;
         }
-        if let Ok(Some(b)) = tokio::time::timeout(timeout, self.rx.recv()).await {
-            self.queue.push(b);
+        match tokio::time::timeout(timeout, self.inbox.rx.recv()).await {
+            Ok(Some(b)) => self.inbox.queue.push(b),
+            Ok(None) => self.inbox.closed(),
+            Err(_) => {}
         }
     }
 
@@ -890,16 +933,17 @@ impl Writer {
             m.up = Some(false);
             m.connected = false;
         }
-        self.queue.set_outage(true);
+        self.inbox.queue.set_outage(true);
         let until = Instant::now() + *backoff;
-        while Instant::now() < until {
+        // Not past the shutdown's time, if it comes meanwhile.
+        while Instant::now() < self.inbox.stop_by.map_or(until, |d| until.min(d)) {
             let left = until.saturating_duration_since(Instant::now());
-            self.wait(left, self.rx.is_closed()).await;
+            self.wait(left, self.inbox.rx.is_closed()).await;
         }
         *backoff = (*backoff * 2).min(Duration::from_secs(5));
     }
 
-    async fn connect(&mut self) -> Result<(), tokio_postgres::Error> {
+    async fn connect(&mut self) -> Result<(), Failure> {
         if self
             .conn
             .as_ref()
@@ -929,7 +973,9 @@ impl Writer {
                 _permits: permits,
             })
         };
-        let conn = receiving(&mut self.rx, &mut self.queue, opening).await?;
+        let conn = receiving(&mut self.inbox, opening)
+            .await?
+            .map_err(Failure::Retry)?;
         let reconnected = self.outage_since.is_some();
         if !reconnected && self.counters.reconnects == 0 {
             info!(writer = self.id, "database connection established");
@@ -941,7 +987,7 @@ impl Writer {
         }
         if let Some(since) = self.outage_since.take() {
             self.counters.reconnects += 1;
-            info!(writer = self.id, secs = since.elapsed().as_secs_f64(), queued = ?self.queue.bytes(), "database reachable again");
+            info!(writer = self.id, secs = since.elapsed().as_secs_f64(), queued = ?self.inbox.queue.bytes(), "database reachable again");
         }
         self.conn = Some(conn);
         Ok(())
@@ -973,13 +1019,13 @@ impl Writer {
             // retried (the other is then recognised as applied).
             Ok(main? | history?)
         };
-        receiving(&mut self.rx, &mut self.queue, both).await
+        receiving(&mut self.inbox, both).await?
     }
 
     fn committed(&mut self, t: Taken, applied: bool, took: Duration) {
-        self.queue.committed();
+        self.inbox.queue.committed();
         self.redumps.forget(&t.batch);
-        self.queue.set_outage(false);
+        self.inbox.queue.set_outage(false);
         if applied {
             self.counters.batches += 1;
             self.counters.routes += u64::from(t.batch.route_count);
@@ -995,7 +1041,7 @@ impl Writer {
     }
 
     fn reject(&mut self, t: Taken, e: &tokio_postgres::Error) {
-        self.queue.committed();
+        self.inbox.queue.committed();
         self.redumps.forget(&t.batch);
         self.counters.rejected += 1;
         if let Some(mut m) = self.shared.metrics.writer(self.id) {
@@ -1027,8 +1073,8 @@ impl Writer {
     /// Publishes the queue's size to the metrics.
     fn record_queue(&self) {
         if let Some(mut m) = self.shared.metrics.writer(self.id) {
-            m.queue_batches = self.queue.batches_in_memory() as u64;
-            m.spill_bytes = self.queue.bytes().1;
+            m.queue_batches = self.inbox.queue.batches_in_memory() as u64;
+            m.spill_bytes = self.inbox.queue.bytes().1;
         }
     }
 
@@ -1036,7 +1082,7 @@ impl Writer {
     /// being applied is in the spill already, or the queue's copy of it
     /// goes first).
     fn persist(&mut self) {
-        let n = self.queue.persist();
+        let n = self.inbox.queue.persist();
         self.counters.left_spilled = n;
         if n > 0 {
             warn!(
@@ -1049,40 +1095,63 @@ impl Writer {
 
     /// Replayed spill done: every peer the previous run left up ends as
     /// with a session lost ([`RESTART_FLUSH`]).
-    async fn restart_flush(&mut self) -> Result<(), tokio_postgres::Error> {
+    async fn restart_flush(&mut self) -> Result<(), Failure> {
         self.connect().await?;
-        match self.conn.as_ref() {
-            Some(conn) => conn.main.batch_execute(RESTART_FLUSH).await,
-            None => Ok(()),
-        }
+        let Some(conn) = self.conn.as_ref() else {
+            return Ok(());
+        };
+        receiving(&mut self.inbox, conn.main.batch_execute(RESTART_FLUSH))
+            .await?
+            .map_err(Failure::Retry)
     }
 
-    /// Writer 0, between batches: partition maintenance and one chunk of
-    /// the cleanup of flushed peers; `Ok(true)` when cleanup remains.
-    async fn background(&mut self) -> Result<bool, tokio_postgres::Error> {
+    /// Spills what the writer still holds, and ends it.
+    fn stop(mut self) -> WriterCounters {
+        self.persist();
+        self.counters
+    }
+
+    /// Writer 0, between batches: its [`Chores`], while taking batches;
+    /// `Ok(true)` when cleanup remains.
+    async fn background(&mut self) -> Result<bool, Failure> {
         let Some(conn) = self.conn.as_ref() else {
             return Ok(false);
         };
-        let c = &conn.main;
-        let metrics = &self.shared.metrics;
+        let chores = self.chores.run(&conn.main, &self.shared);
+        receiving(&mut self.inbox, chores)
+            .await?
+            .map_err(Failure::Retry)
+    }
+}
+
+impl Chores {
+    /// Partition maintenance, the start of route counts, the expiry of
+    /// kept rows and one chunk of the cleanup of flushed peers, each when
+    /// due; `Ok(true)` when cleanup remains.
+    async fn run(
+        &mut self,
+        c: &Client,
+        shared: &Arc<Shared>,
+    ) -> Result<bool, tokio_postgres::Error> {
+        let metrics = &shared.metrics;
         let record = |op: Operation, started: Instant| {
             if let Some(mut m) = metrics.writer(0) {
                 m.query(op, started.elapsed());
             }
         };
-        if let Some(every) = self.shared.settings.peer_routes_interval
+        if let Some(every) = shared.settings.peer_routes_interval
             && Instant::now() >= self.next_route_count
             && self.route_count.as_ref().is_none_or(|t| t.is_finished())
         {
             self.next_route_count = Instant::now() + every;
             // Counting takes seconds on full tables: on a connection of its
             // own, so that this writer's batches do not wait for it.
-            self.route_count = Some(tokio::spawn(count_routes(self.shared.clone(), every)));
+            self.route_count = Some(tokio::spawn(count_routes(shared.clone(), every)));
         }
         if Instant::now() >= self.next_maintenance {
             let started = Instant::now();
             self.next_maintenance = Instant::now() + MAINTENANCE_INTERVAL;
-            maintain_partitions(c, self.shared.settings.retention_days).await?;
+            maintain_partitions(c, shared.settings.retention_days).await?;
             c.execute(
                 "DELETE FROM applied_batches WHERE applied < now() - interval '7 days'",
                 &[],
@@ -1092,9 +1161,9 @@ impl Writer {
         }
         // Not while the previous run's spill is replayed: the restart
         // first starts the stale timeout over.
-        if self.shared.ready.load(Ordering::Acquire) && Instant::now() >= self.next_expiry {
+        if shared.ready.load(Ordering::Acquire) && Instant::now() >= self.next_expiry {
             self.next_expiry = Instant::now() + Duration::from_secs(1);
-            let secs = self.shared.settings.stale_timeout.as_secs_f64();
+            let secs = shared.settings.stale_timeout.as_secs_f64();
             let n = c.execute(KEPT_EXPIRED, &[&secs]).await?;
             if n > 0 {
                 debug!(
@@ -1152,22 +1221,24 @@ async fn open_client(url: &str, writer: usize) -> Result<Client, tokio_postgres:
     Ok(client)
 }
 
-/// Runs `work` while still taking batches from the shard into `queue`
+/// Runs `work` while still taking batches from the shard into the queue
 /// (while it has room): a slow database, or migrations being applied,
-/// never hold up the shard's reading while spill space is left.
-async fn receiving<T>(
-    rx: &mut mpsc::Receiver<Batch>,
-    queue: &mut Queue,
-    work: impl Future<Output = T>,
-) -> T {
+/// never hold up the shard's reading while spill space is left. Once the
+/// shard has closed its channel (a shutdown), `work` has until the
+/// inbox's `stop_by`: `Err(Failure::Stopped)` when that passes first.
+async fn receiving<T>(inbox: &mut Inbox, work: impl Future<Output = T>) -> Result<T, Failure> {
     let mut work = pin!(work);
     loop {
+        if let Some(stop_by) = inbox.stop_by {
+            return tokio::time::timeout_at(stop_by.into(), &mut work)
+                .await
+                .map_err(|_| Failure::Stopped);
+        }
         tokio::select! {
-            r = &mut work => return r,
-            b = rx.recv(), if !queue.is_full() => match b {
-                Some(b) => queue.push(b),
-                // Closed: the main loop notices on its next turn.
-                None => return work.await,
+            r = &mut work => return Ok(r),
+            b = inbox.rx.recv(), if !inbox.queue.is_full() => match b {
+                Some(b) => inbox.queue.push(b),
+                None => inbox.closed(),
             },
         }
     }
@@ -2048,4 +2119,45 @@ async fn apply_event(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An attribute set tuple: `id`, a number in every field but the
+    /// lists, which `list` writes.
+    fn tuple(buf: &mut Vec<u8>, id: i64, list: impl Fn(&mut TupleWriter<'_>)) {
+        let mut t = TupleWriter::new(buf, ATTR_FIELDS);
+        t.int8(id);
+        for i in 1..ATTR_FIELDS as usize {
+            if ATTR_LISTS.contains(&i) {
+                list(&mut t);
+            } else {
+                t.int8(i as i64);
+            }
+        }
+    }
+
+    #[test]
+    fn attr_rows_go_in_the_order_of_their_ids_with_their_lists_as_arrays() {
+        let mut sets = Vec::new();
+        tuple(&mut sets, 5, |t| {
+            t.opt_text(Some("1:2 3:4"));
+        });
+        tuple(&mut sets, -3, |t| {
+            t.null();
+        });
+        let mut rows = Vec::new();
+        attr_rows(&sets, &mut rows).unwrap();
+        let mut expected = Vec::new();
+        tuple(&mut expected, -3, |t| {
+            t.text_array(None);
+        });
+        tuple(&mut expected, 5, |t| {
+            t.text_array(Some(b"1:2 3:4"));
+        });
+        assert_eq!(rows, expected);
+        assert!(attr_rows(&sets[..sets.len() - 1], &mut rows).is_err());
+    }
 }

@@ -1164,6 +1164,50 @@ fn postgres_slow_database_long_lock() {
     c.stop();
 }
 
+/// A shutdown while the database hangs (a lock holds every RIB write for
+/// longer than the shutdown may take): the collector stops within its
+/// shutdown timeout, spilling the batches it could not store, and the next
+/// run stores them. Before, a writer waited for the database however long
+/// it took, and a service manager's kill lost what it held in memory.
+#[test]
+fn postgres_shutdown_while_the_database_hangs_loses_nothing() {
+    let db = Pg::new("stop_hung");
+    let c = run(&db, &["--shutdown-timeout-seconds", "2"]);
+    let a = table_stream(1, 8_000, 2_000, 23, false);
+    let mut model = Model::default();
+    model.feed(&a);
+    let lock = hold_lock(&db, "rib IN ACCESS EXCLUSIVE MODE", 20);
+    let mut s = TcpStream::connect(c.addr()).unwrap();
+    s.write_all(&a).unwrap();
+    drop(s);
+    // Time for the batches to reach the writers, which wait on the lock.
+    sleep(Duration::from_secs(1));
+    let stopping = Instant::now();
+    c.stop();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(8),
+        "the stop took {:?} with a shutdown timeout of 2 s",
+        stopping.elapsed()
+    );
+    lock.join().unwrap();
+    assert_eq!(
+        db.count("SELECT count(*) FROM rib"),
+        0,
+        "nothing got past the lock"
+    );
+    // The next run replays the spill: every route in `rib` (hidden, as the
+    // router's session ended with the first run) and in history, once.
+    let c = run(&db, &[]);
+    eventually("the spill replayed", || {
+        db.count("SELECT count(*) FROM rib") == model.rib.len() as i64
+    });
+    assert_eq!(
+        db.count("SELECT count(*) FROM route_history WHERE action = 'announce'"),
+        model.announced
+    );
+    c.stop();
+}
+
 /// Startup migrations that take longer than the start waits for them (here
 /// 0004 held by a lock on `route_history`; in real life 0004 rebuilding
 /// its index over a large history) do not stop the start, and go on
