@@ -565,7 +565,12 @@ pub fn start(
                     guesses: Guesses::default(),
                     redumps: Redumps::default(),
                 };
-                rt.block_on(w.run())
+                let counters = rt.block_on(w.run());
+                // Without waiting for what is left on the runtime (a
+                // connection's host name being resolved, on a blocking
+                // thread, could hold up the shutdown).
+                rt.shutdown_background();
+                counters
             })?;
         senders.push(tx);
         threads.push(t);
@@ -899,6 +904,9 @@ impl Writer {
 
     /// Waits for a batch or `timeout`.
     async fn wait(&mut self, timeout: Duration, closed: bool) {
+        if self.inbox.rx.is_closed() {
+            self.inbox.closed();
+        }
         if closed || self.inbox.queue.is_full() {
             tokio::time::sleep(timeout.min(Duration::from_millis(50))).await;
             return;
@@ -1226,6 +1234,15 @@ async fn open_client(url: &str, writer: usize) -> Result<Client, tokio_postgres:
 /// never hold up the shard's reading while spill space is left. Once the
 /// shard has closed its channel (a shutdown), `work` has until the
 /// inbox's `stop_by`: `Err(Failure::Stopped)` when that passes first.
+///
+/// # Cancel safety
+///
+/// `work` is then dropped where it waits. A transaction it left open is
+/// rolled back by the server when the writer's connection closes; the
+/// batch it was applying is still the queue's (until
+/// [`Writer::committed`]) and is spilled with the rest, and a part of it
+/// whose commit had gone through is recognised in `applied_batches` when
+/// the spill is replayed.
 async fn receiving<T>(inbox: &mut Inbox, work: impl Future<Output = T>) -> Result<T, Failure> {
     let mut work = pin!(work);
     loop {
