@@ -98,8 +98,8 @@ impl Router {
         let mut dump_prefixes = 0;
         let mut b = UpdateBuilder::new();
         for n in 0..spec.peers {
-            let mut table =
-                FullTable::new(spec.v4, spec.v6, seed ^ u64::from(n)).with_add_path(spec.add_path);
+            let mut table = FullTable::new(spec.v4, spec.v6, table_seed(spec.seed, index, n))
+                .with_add_path(spec.add_path);
             let mut dump = Vec::new();
             let mut prefixes = 0;
             for copy in &spec.copies {
@@ -320,6 +320,14 @@ pub(crate) fn source(base: Ipv4Addr, index: u32) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(u32::from(base).wrapping_add(index)))
 }
 
+/// The seed of peer `n`'s table on router `index`: one of its own for
+/// every (router, peer) pair. (The router's seed, `seed + index`, xored
+/// with `n` gave routers 0, 1 and 2 the same four tables, so 16 peers of 4
+/// routers carried 8 distinct tables and shared their attribute sets.)
+fn table_seed(seed: u64, index: u32, n: u32) -> u64 {
+    Rng::new(seed ^ (u64::from(index) << 32 | u64::from(n))).next_u64()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +340,39 @@ mod tests {
             add_path: false,
             seed: 3,
             copies: vec![Copy::Pre, Copy::Post],
+        }
+    }
+
+    #[test]
+    fn every_peer_of_every_router_has_a_table_of_its_own() {
+        let spec = Spec {
+            peers: 4,
+            v4: 50,
+            v6: 0,
+            copies: vec![Copy::Pre],
+            ..spec()
+        };
+        // The first updates of every table, attributes included (the
+        // peers' dumps differ anyway, by their per-peer headers).
+        let mut tables = Vec::new();
+        let mut b = UpdateBuilder::new();
+        for index in 0..4 {
+            let source = source(Ipv4Addr::new(127, 0, 1, 1), index);
+            let r = Router::new(index, source, spec.clone()).unwrap();
+            for mut t in r.tables {
+                t.rewind();
+                let mut updates = Vec::new();
+                for _ in 0..5 {
+                    t.next_update(&mut b).unwrap();
+                    b.write(&mut updates).unwrap();
+                }
+                tables.push(updates);
+            }
+        }
+        for (i, a) in tables.iter().enumerate() {
+            for b in &tables[..i] {
+                assert_ne!(a, b);
+            }
         }
     }
 
