@@ -53,6 +53,14 @@ const V6_MIX: [(u8, u32); 10] = [
     (56, 50),
 ];
 
+/// The seed of the table of peer `peer` on router `router`, from a run's
+/// `seed`: one of its own for every (seed, router, peer). (A seed xored
+/// with the peer's index gave seeds 1, 2 and 3 the same four tables.)
+pub fn table_seed(seed: u64, router: u32, peer: u32) -> u64 {
+    let mixed = Rng::new(seed).next_u64();
+    Rng::new(mixed ^ (u64::from(router) << 32 | u64::from(peer))).next_u64()
+}
+
 /// A small, fast, deterministic PRNG (SplitMix64).
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
@@ -413,7 +421,7 @@ pub fn router_stream(
     for n in 0..peers {
         let peer = peer_header(n + 1, PeerType::Global, 0, 1_700_000_000);
         peer_up(out, &peer, add_path)?;
-        let mut table = FullTable::new(v4, v6, seed ^ u64::from(n)).with_add_path(add_path);
+        let mut table = FullTable::new(v4, v6, table_seed(seed, 0, n)).with_add_path(add_path);
         loop {
             let k = table.next_update(&mut b)?;
             if k == 0 {

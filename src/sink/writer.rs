@@ -1113,8 +1113,13 @@ impl Writer {
             .map_err(Failure::Retry)
     }
 
-    /// Spills what the writer still holds, and ends it.
+    /// Spills what the writer still holds, and ends it: its queue, and
+    /// what is still in the channel (past the queue's limits: a full queue
+    /// stopped taking from it).
     fn stop(mut self) -> WriterCounters {
+        while let Ok(b) = self.inbox.rx.try_recv() {
+            self.inbox.queue.push(b);
+        }
         self.persist();
         self.counters
     }
