@@ -801,12 +801,11 @@ impl Writer {
                     }
                 }
             }
-            let closed = self.inbox.stop_by.is_some();
             if self.inbox.stop_by.is_some_and(|d| Instant::now() >= d) {
                 return self.stop();
             }
             if self.id != 0 && !self.shared.ready.load(Ordering::Acquire) {
-                self.wait(Duration::from_millis(50), closed).await;
+                self.wait(Duration::from_millis(50)).await;
                 continue;
             }
             if self.id == 0 && !self.shared.ready.load(Ordering::Acquire) {
@@ -831,7 +830,7 @@ impl Writer {
                 inflight = self.inbox.queue.pop();
             }
             let Some(taken) = inflight.as_ref() else {
-                if closed {
+                if self.inbox.stop_by.is_some() {
                     return self.counters;
                 }
                 // Idle: writer 0 works on the cleanup without pause while
@@ -849,16 +848,12 @@ impl Writer {
                     false
                 };
                 if !busy {
-                    self.wait(Duration::from_millis(500), closed).await;
+                    self.wait(Duration::from_millis(500)).await;
                 }
                 continue;
             };
             let started = Instant::now();
-            let result = match self.connect().await {
-                Ok(()) => self.apply_receiving(&taken.batch).await,
-                Err(e) => Err(e),
-            };
-            match result {
+            match self.apply_receiving(&taken.batch).await {
                 Ok(applied) => {
                     backoff = Duration::from_millis(100);
                     let took = started.elapsed();
@@ -903,11 +898,11 @@ impl Writer {
     }
 
     /// Waits for a batch or `timeout`.
-    async fn wait(&mut self, timeout: Duration, closed: bool) {
+    async fn wait(&mut self, timeout: Duration) {
         if self.inbox.rx.is_closed() {
             self.inbox.closed();
         }
-        if closed || self.inbox.queue.is_full() {
+        if self.inbox.stop_by.is_some() || self.inbox.queue.is_full() {
             tokio::time::sleep(timeout.min(Duration::from_millis(50))).await;
             return;
         }
@@ -946,7 +941,7 @@ impl Writer {
         // Not past the shutdown's time, if it comes meanwhile.
         while Instant::now() < self.inbox.stop_by.map_or(until, |d| until.min(d)) {
             let left = until.saturating_duration_since(Instant::now());
-            self.wait(left, self.inbox.rx.is_closed()).await;
+            self.wait(left).await;
         }
         *backoff = (*backoff * 2).min(Duration::from_secs(5));
     }
@@ -1001,9 +996,10 @@ impl Writer {
         Ok(())
     }
 
-    /// Applies `batch` while still taking batches from the shard (the
-    /// connection is up: [`Self::connect`] came first).
+    /// Connects if need be, and applies `batch` while still taking batches
+    /// from the shard.
     async fn apply_receiving(&mut self, batch: &Batch) -> Result<bool, Failure> {
+        self.connect().await?;
         let Some(conn) = self.conn.as_mut() else {
             return Ok(false);
         };
